@@ -1,0 +1,113 @@
+"""The context a policy is handed: its helpers ("kfuncs") on folio ids.
+
+A policy never holds an object of the core. It asks the context about folios
+by id, keeps its ordering in lists the core stores for it (cache_ext's
+eviction lists), and reads the hardware accessed bit through an rmap helper
+that charges its cost. Every helper that takes `folios` accepts one int or a
+numpy array of ints and answers in kind.
+
+This is a Protocol: the simulator implements it (simulator/context.py); the
+sandbox wraps it for untrusted policies. Adding a helper is an interface
+change: document it here and bump hooks.INTERFACE_VERSION.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+FolioIds = int | np.ndarray
+
+
+class Context(Protocol):
+    # ------------------------------------------------------------------
+    # The machine
+    # ------------------------------------------------------------------
+    nr_nodes: int
+    lruvecs: tuple[int, ...]
+    """Every lruvec id; one per node until memcgs arrive."""
+
+    def lruvec_node(self, lruvec: int) -> int:
+        """The node an lruvec belongs to."""
+
+    def now(self) -> int:
+        """The virtual clock in nanoseconds."""
+
+    def random(self) -> float:
+        """A deterministic pseudo-random number in [0, 1)."""
+
+    def trace(self, message: str) -> None:
+        """bpf_printk: a line in the event stream, with the time and policy."""
+
+    # ------------------------------------------------------------------
+    # Folio facts
+    # ------------------------------------------------------------------
+    def folio_type(self, folios: FolioIds) -> FolioIds:
+        """LRU_ANON or LRU_FILE (the kernel's !folio_is_file_lru)."""
+
+    def folio_lruvec(self, folios: FolioIds) -> FolioIds:
+        """The lruvec a resident folio is charged to; -1 if not resident."""
+
+    def folio_flags(self, folios: FolioIds) -> FolioIds:
+        """The PG_* flags of hooks.types (core bits low, policy bits high)."""
+
+    def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
+        """Set bits of POLICY_WRITABLE_FLAGS; other bits are refused."""
+
+    def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
+        """Clear bits of POLICY_WRITABLE_FLAGS; other bits are refused."""
+
+    def folio_data(self, folios: FolioIds) -> FolioIds:
+        """The policy's own integer per folio (MGLRU keeps gen and refs)."""
+
+    def folio_set_data(self, folios: FolioIds, value: FolioIds) -> None:
+        """Store the policy's integer per folio."""
+
+    def folio_mapcount(self, folios: FolioIds) -> FolioIds:
+        """How many processes map the folio (0 for unmapped page cache)."""
+
+    # ------------------------------------------------------------------
+    # The rmap: accessed bits in page tables
+    # ------------------------------------------------------------------
+    def folio_referenced(self, folios: FolioIds) -> FolioIds:
+        """folio_referenced(): the number of young PTEs mapping each folio,
+        clearing them. Costs virtual time per folio, as the rmap walk does."""
+
+    # ------------------------------------------------------------------
+    # Lists stored by the core, owned by the policy
+    # ------------------------------------------------------------------
+    def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
+        """A new empty list of folios of one type on one lruvec. `active` says
+        whether its folios count as NR_ACTIVE_* (workingset sizes and the
+        vmstat gauges are derived from it)."""
+
+    def list_set_active(self, lst: int, active: bool) -> None:
+        """Change whether a list counts as active (MGLRU's generations)."""
+
+    def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
+        """Add folios, one after another, at the head (or the tail). A folio
+        on another list is moved. Folios of another lruvec or type are refused."""
+
+    def list_del(self, folios: FolioIds) -> None:
+        """Take folios off whatever list they are on."""
+
+    def list_len(self, lst: int) -> int:
+        """The number of folios on the list."""
+
+    def list_peek(self, lst: int, n: int, tail: bool = True) -> np.ndarray:
+        """Up to n folios from the tail (the oldest) or the head, in that order."""
+
+    def folio_list(self, folios: FolioIds) -> FolioIds:
+        """The list a folio is on, -1 if none."""
+
+    # ------------------------------------------------------------------
+    # Accounting the core cannot see
+    # ------------------------------------------------------------------
+    def count_event(self, name: str, lruvec: int, nr: int) -> None:
+        """Count a vmstat event that a policy decision causes: "pgactivate",
+        "pgdeactivate" (the only two a policy may count)."""
+
+    def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
+        """Advance the lruvec's nonresident_age clock (workingset.c), as the
+        kernel does on activations."""

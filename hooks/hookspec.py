@@ -1,0 +1,190 @@
+"""The reclaim_ext hook specifications: the whole contract between the
+simulated vmscan core and a reclaim policy.
+
+The built-in classic LRU (simulator/lru.py) and MGLRU implement exactly these
+hooks, as user policies do. Every hook is named after the kernel path it
+stands for. Docstrings follow one order: what the hook is for and when the
+core calls it; what its return means; each parameter; since which interface
+version; whether it is required.
+
+Folios arrive in batches (numpy int64 arrays) the way the kernel's per-CPU
+folio batches deliver them; a policy may implement a hook with fewer
+parameters than the spec (pluggy allows it), so adding a parameter never
+breaks a policy. The core binds each implementation once when the policy is
+attached (the kernel's static_call) and never pays pluggy's dispatch per call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pluggy
+
+from hooks.context import Context
+from hooks.types import RefaultBatch, ScanDecision, ScanRequest, Victims
+
+hookspec = pluggy.HookspecMarker("reclaim_ext")
+
+# --------------------------------------------------------------------------
+# Attaching
+# --------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def policy_init(ctx: Context) -> None:
+    """Set up the policy's lists and state when it is attached.
+
+    Called once, before any other hook, with every lruvec of the machine in
+    ``ctx.lruvecs``. Create the lists here (``ctx.list_create``).
+
+    Since: 1. Required.
+    """
+
+
+# --------------------------------------------------------------------------
+# Folios entering memory and being used
+# --------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def folio_added(ctx: Context, folios: np.ndarray) -> None:
+    """Folios became resident and must be placed on the policy's lists.
+
+    The kernel's folio_add_lru() → lru_add(): after an anon fault, a file
+    fault, a read(), a swap-in or a refault. Folios arrive in the order they
+    were added; a batch is always flushed before the core calls age(),
+    select_victims() or should_reclaim(). For a refault, on_refault() has been
+    called for the folio before this hook.
+
+    :param folios: the new folios, each on no list yet.
+
+    Since: 1. Required.
+    """
+
+
+@hookspec(firstresult=True)
+def folio_accessed(ctx: Context, folios: np.ndarray) -> None:
+    """Accesses the kernel itself sees: read() and write() on a file, the
+    kernel's folio_mark_accessed().
+
+    Accesses through a mapping never reach this hook: the hardware only sets
+    the accessed bit in the page table, which the policy reads (and clears)
+    with ``ctx.folio_referenced``. A folio accessed twice in the batch appears
+    twice, in order.
+
+    Since: 1. Optional; the default does nothing.
+    """
+
+
+# --------------------------------------------------------------------------
+# Reclaim
+# --------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def should_reclaim(ctx: Context, request: ScanRequest) -> ScanDecision | None:
+    """Decide how much of an lruvec to scan this round: the kernel's
+    get_scan_count(), including the anon/file balance from swappiness.
+
+    Called once per lruvec per shrink_node() round, before the core starts
+    its shrink_lruvec loop. The core then walks the decision in chunks of
+    SWAP_CLUSTER_MAX pages, calling age() and select_victims(), and stops
+    early once ``request.nr_to_reclaim`` is met (except global direct reclaim
+    at DEF_PRIORITY), cutting the remaining scan proportionally as the kernel
+    does.
+
+    :return: a ScanDecision, or None for the default: each type's resident
+        pages shifted right by the priority, anon only when it can be swapped.
+
+    Since: 1. Optional.
+    """
+
+
+@hookspec(firstresult=True)
+def age(ctx: Context, request: ScanRequest) -> int | None:
+    """Age the lruvec: make cold candidates out of folios that were not used
+    (the kernel's shrink_active_list(); MGLRU's try_to_inc_max_seq()).
+
+    Called with ``request.lru_type`` and ``request.nr_to_scan`` from the
+    shrink_lruvec loop when the decision asked for aging, and with
+    ``request.balance`` set at the end of shrink_lruvec and from kswapd's
+    kswapd_age_node(): then age only if the lists are out of balance
+    (inactive_is_low).
+
+    :return: the number of folios looked at (pgrefill), or None for 0.
+
+    Since: 1. Optional; the default does not age.
+    """
+
+
+@hookspec(firstresult=True)
+def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
+    """Choose up to ``request.nr_to_scan`` folios of ``request.lru_type`` on
+    ``request.lruvec`` to reclaim: isolate_lru_folios() and the policy's half
+    of shrink_folio_list() (folio_check_references).
+
+    Folios the policy decides to keep it places itself; the folios it returns
+    are isolated by the core (taken off their list) and handed to the core's
+    shrink_folio_list(), which unmaps, writes back or frees them. The core
+    validates each (resident, on this lruvec, of this type, evictable, not
+    repeated) and drops the invalid ones, counting them.
+
+    :return: the victims, or Victims(folios, nr_scanned) when the policy
+        looked at more folios than it returns (pgscan counts nr_scanned).
+
+    Since: 1. Required.
+    """
+
+
+@hookspec(firstresult=True)
+def folio_putback(ctx: Context, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest) -> None:
+    """Victims that could not be freed come back, and the outcome of the
+    batch is known: the kernel's move_folios_to_lru() after
+    shrink_folio_list(), and folio_rotate_reclaimable() when writeback ends.
+
+    Called after every shrink_folio_list() batch, possibly with no folios,
+    with ``request.stat`` holding the batch's reclaim_stat (where the classic
+    LRU calls lru_note_cost); and when writeback of PG_reclaim folios
+    completes (reason ROTATE, outside any reclaim: ``request`` is None).
+
+    :param reasons: a PutbackReason per folio.
+
+    Since: 1. Optional; the default puts each folio back at the head of the
+    list it was isolated from (at the tail for ROTATE).
+    """
+
+
+@hookspec(firstresult=True)
+def folio_evicted(ctx: Context, folios: np.ndarray) -> np.ndarray | None:
+    """Folios the policy chose have left memory (__remove_mapping()).
+
+    :return: one small integer per folio that the core keeps in its shadow
+        entry and hands back to on_refault() (MGLRU keeps its generation
+        token there), or None for zeros.
+
+    Since: 1. Optional.
+    """
+
+
+@hookspec(firstresult=True)
+def on_refault(ctx: Context, folios: np.ndarray, refault: RefaultBatch) -> np.ndarray | None:
+    """Folios evicted earlier are coming back: workingset_refault().
+
+    Called before folio_added() for the same folios, so the policy can mark
+    them for placement. The core has computed the refault distance and the
+    kernel's recency verdict; the policy decides.
+
+    :return: per folio the REFAULT_* bits of what the policy did (the core
+        counts WORKINGSET_ACTIVATE/RESTORE, sets PG_workingset and ages the
+        nonresident clock accordingly), or None: restore PG_workingset only.
+
+    Since: 1. Optional.
+    """
+
+
+@hookspec(firstresult=True)
+def folio_removed(ctx: Context, folios: np.ndarray) -> None:
+    """Folios left memory without reclaim: a process exited, was OOM-killed,
+    or a file was truncated. The core has already taken them off their lists.
+
+    Since: 1. Optional.
+    """
