@@ -1,0 +1,172 @@
+"""Folio state and the lists the core stores for policies.
+
+Every page a workload can touch has an id from 0 to nr_pages-1, fixed at
+start (anon regions and files are laid out one after another). Its state is a
+set of numpy arrays indexed by that id, so the per-access work is vectorised.
+A folio here is one base page: the simulator has no large folios.
+
+The lists are the kernel's list_heads made vectorisable: each list is a
+queue of (folio, stamp) entries in a numpy array, oldest (tail) first. A
+folio's current list and stamp live in per-folio arrays; an entry is live only
+if its stamp is the folio's current stamp, so deleting or moving a folio is
+O(1) (the old entry goes stale) and adding a batch is one slice assignment.
+Stale entries are skipped when the tail is read and dropped when a queue is
+compacted. Head adds take increasing stamps, tail adds decreasing ones, so a
+stamp is never reused and never ambiguous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_LIST = -1
+NOT_RESIDENT = -1
+
+
+class FolioTable:
+    """Per-folio state arrays."""
+
+    def __init__(self, nr_pages: int, page_type: np.ndarray) -> None:
+        self.nr_pages = nr_pages
+        self.type = page_type.astype(np.int8)  # LRU_ANON / LRU_FILE, fixed
+        self.node = np.full(nr_pages, NOT_RESIDENT, np.int16)  # resident node
+        self.frame = np.full(nr_pages, -1, np.int64)
+        self.lruvec = np.full(nr_pages, NOT_RESIDENT, np.int32)
+        self.flags = np.zeros(nr_pages, np.uint16)
+        self.young = np.zeros(nr_pages, np.uint8)  # one accessed bit per mapping process
+        self.mapcount = np.zeros(nr_pages, np.int8)
+        self.data = np.zeros(nr_pages, np.int64)  # the policy's integer
+        self.in_swap = np.zeros(nr_pages, bool)  # owns a swap slot
+        self.dirtied_at = np.zeros(nr_pages, np.int64)  # when it became dirty (for the flusher)
+        self.owner = np.full(nr_pages, -1, np.int32)  # the process of an anon page, -1 for file
+
+    def resident(self, folios: np.ndarray) -> np.ndarray:
+        return self.node[folios] != NOT_RESIDENT
+
+
+@dataclass
+class _Queue:
+    lruvec: int
+    lru_type: int
+    active: bool
+    name: str
+    pages: np.ndarray
+    stamps: np.ndarray
+    lo: int
+    hi: int
+    length: int = 0
+
+
+class LruLists:
+    """The policy-owned lists, stored by the core (cache_ext's eviction lists)."""
+
+    _INITIAL = 1024
+
+    def __init__(self, folios: FolioTable) -> None:
+        self.folios = folios
+        self.page_list = np.full(folios.nr_pages, NO_LIST, np.int32)
+        self.page_stamp = np.zeros(folios.nr_pages, np.int64)
+        self.queues: list[_Queue] = []
+        self._head_stamp = 0
+        self._tail_stamp = 0
+
+    # ------------------------------------------------------------------
+    def create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
+        size = self._INITIAL
+        q = _Queue(lruvec, lru_type, active, name, np.zeros(size, np.int64), np.zeros(size, np.int64), size // 2, size // 2)
+        self.queues.append(q)
+        return len(self.queues) - 1
+
+    def length(self, lst: int) -> int:
+        return self.queues[lst].length
+
+    def delete(self, folios: np.ndarray) -> None:
+        """Take folios off their lists; their entries go stale."""
+        folios = folios[self.page_list[folios] != NO_LIST]
+        if len(folios) == 0:
+            return
+        lists, counts = np.unique(self.page_list[folios], return_counts=True)
+        for lst, count in zip(lists.tolist(), counts.tolist()):
+            self.queues[lst].length -= count
+        self.page_list[folios] = NO_LIST
+        self.page_stamp[folios] = 0  # stamps start at +-1: no entry matches 0
+
+    def add(self, lst: int, folios: np.ndarray, tail: bool = False) -> None:
+        """Add folios one after another at the head or the tail; a folio
+        already on a list is moved. Callers pass distinct folios."""
+        n = len(folios)
+        if n == 0:
+            return
+        self.delete(folios)
+        q = self.queues[lst]
+        if tail:
+            if q.lo < n:
+                self._make_room(q, n)
+            stamps = np.arange(self._tail_stamp - 1, self._tail_stamp - 1 - n, -1, dtype=np.int64)
+            self._tail_stamp -= n
+            # the last folio added ends up at the very tail: store reversed
+            q.pages[q.lo - n : q.lo] = folios[::-1]
+            q.stamps[q.lo - n : q.lo] = stamps[::-1]
+            q.lo -= n
+        else:
+            if len(q.pages) - q.hi < n:
+                self._make_room(q, n)
+            stamps = np.arange(self._head_stamp + 1, self._head_stamp + 1 + n, dtype=np.int64)
+            self._head_stamp += n
+            q.pages[q.hi : q.hi + n] = folios
+            q.stamps[q.hi : q.hi + n] = stamps
+            q.hi += n
+        self.page_list[folios] = lst
+        self.page_stamp[folios] = stamps
+        q.length += n
+
+    def peek(self, lst: int, n: int, tail: bool = True) -> np.ndarray:
+        """Up to n live folios from the tail (oldest first) or from the head
+        (newest first)."""
+        q = self.queues[lst]
+        n = min(n, q.length)
+        if n <= 0:
+            return np.empty(0, np.int64)
+        window = max(2 * n, 64)
+        while True:
+            if tail:
+                sl = slice(q.lo, min(q.lo + window, q.hi))
+                pages, stamps = q.pages[sl], q.stamps[sl]
+            else:
+                sl = slice(max(q.hi - window, q.lo), q.hi)
+                pages, stamps = q.pages[sl][::-1], q.stamps[sl][::-1]
+            live = self.page_stamp[pages] == stamps
+            if tail:
+                # stale entries at the tail are never live again: skip them for good
+                skip = int(np.argmax(live)) if live.any() else len(live)
+                q.lo += skip
+                pages, live = pages[skip:], live[skip:]
+            found = pages[live]
+            if len(found) >= n or window >= q.hi - q.lo:
+                return found[:n].copy()
+            window *= 4
+
+    def live(self, lst: int) -> np.ndarray:
+        """Every folio on the list, tail first (for checks and dumps)."""
+        q = self.queues[lst]
+        pages = q.pages[q.lo : q.hi]
+        live = self.page_stamp[pages] == q.stamps[q.lo : q.hi]
+        return pages[live].copy()
+
+    # ------------------------------------------------------------------
+    def _make_room(self, q: _Queue, n: int) -> None:
+        """Compact the live entries into a fresh array with room on both
+        sides for at least n more."""
+        pages = q.pages[q.lo : q.hi]
+        stamps = q.stamps[q.lo : q.hi]
+        live = self.page_stamp[pages] == stamps
+        pages, stamps = pages[live], stamps[live]
+        size = max(self._INITIAL, 2 * (len(pages) + n) + 2 * n)
+        lo = (size - len(pages)) // 2
+        q.pages = np.zeros(size, np.int64)
+        q.stamps = np.zeros(size, np.int64)
+        q.pages[lo : lo + len(pages)] = pages
+        q.stamps[lo : lo + len(pages)] = stamps
+        q.lo, q.hi = lo, lo + len(pages)
