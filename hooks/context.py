@@ -106,7 +106,7 @@ class Context(Protocol):
     # ------------------------------------------------------------------
     def count_event(self, name: str, lruvec: int, nr: int) -> None:
         """Count a vmstat event that a policy decision causes: "pgactivate",
-        "pgdeactivate" (the only two a policy may count)."""
+        "pgdeactivate", "pgrotated" (the only ones a policy may count)."""
 
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
         """Advance the lruvec's nonresident_age clock (workingset.c), as the

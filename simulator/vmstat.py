@@ -8,6 +8,8 @@ the kernel sums its per-node and per-cpu counters.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 
 VM_EVENTS = (
@@ -49,11 +51,12 @@ VM_EVENTS = (
     "pgpolicy_invalid",  # victims the core refused (not a kernel counter: the policy misbehaved)
 )
 EVENT_INDEX = {name: i for i, name in enumerate(VM_EVENTS)}
-globals().update({name.upper(): i for name, i in EVENT_INDEX.items()})
+# VmEvent.PGSCAN_KSWAPD etc.: the index of each counter, as enum vm_event_item
+VmEvent = IntEnum("VmEvent", [name.upper() for name in VM_EVENTS], start=0)
 
 # Events a policy may count itself through ctx.count_event(): the effects of
 # its own list decisions, which the core cannot see.
-POLICY_EVENTS = ("pgactivate", "pgdeactivate")
+POLICY_EVENTS = ("pgactivate", "pgdeactivate", "pgrotated")
 
 
 class VmStat:

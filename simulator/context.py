@@ -1,0 +1,131 @@
+"""The simulator's implementation of hooks.context.Context: the helpers a
+policy calls, on folio ids, over the core's arrays."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hooks.context import FolioIds
+from hooks.types import POLICY_WRITABLE_FLAGS
+from simulator.vmstat import EVENT_INDEX, POLICY_EVENTS
+
+if TYPE_CHECKING:
+    from simulator.machine import Machine
+
+# popcount of the per-mapping accessed bits
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.int64)
+
+
+def _ids(folios: FolioIds) -> np.ndarray:
+    return np.asarray(folios, dtype=np.int64)
+
+
+def _answer(folios: FolioIds, values: np.ndarray) -> FolioIds:
+    """Scalars in, scalars out: a policy asking about one folio gets an int."""
+    return values if isinstance(folios, np.ndarray) else values.item()
+
+
+class PolicyContextError(ValueError):
+    """A policy asked a helper for something it may not do."""
+
+
+class CoreContext:
+    def __init__(self, machine: Machine) -> None:
+        self._m = machine
+        self._folios = machine.folios
+        self._lists = machine.lists
+        self.nr_nodes = len(machine.nodes)
+        self.lruvecs = tuple(range(machine.nr_lruvecs))
+
+    # -- the machine ----------------------------------------------------
+    def lruvec_node(self, lruvec: int) -> int:
+        return self._m.lruvec_node[lruvec]
+
+    def now(self) -> int:
+        return self._m.now
+
+    def random(self) -> float:
+        return float(self._m.policy_rng.random())
+
+    def trace(self, message: str) -> None:
+        self._m.events.emit("bpf_trace_printk", self._m.now, policy=self._m.policy.name, msg=str(message))
+
+    # -- folio facts ------------------------------------------------------
+    def folio_type(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._folios.type[_ids(folios)])
+
+    def folio_lruvec(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._folios.lruvec[_ids(folios)])
+
+    def folio_flags(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._folios.flags[_ids(folios)])
+
+    def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
+        self._check_writable(mask)
+        self._folios.flags[_ids(folios)] |= np.uint16(mask)
+
+    def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
+        self._check_writable(mask)
+        self._folios.flags[_ids(folios)] &= np.uint16(~mask & 0xFFFF)
+
+    def folio_data(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._folios.data[_ids(folios)])
+
+    def folio_set_data(self, folios: FolioIds, value: FolioIds) -> None:
+        self._folios.data[_ids(folios)] = value
+
+    def folio_mapcount(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._folios.mapcount[_ids(folios)].astype(np.int64))
+
+    # -- the rmap ---------------------------------------------------------
+    def folio_referenced(self, folios: FolioIds) -> FolioIds:
+        ids = _ids(folios)
+        young = self._folios.young[ids]
+        self._folios.young[ids] = 0
+        self._m.charge_rmap(ids.size)
+        return _answer(folios, _POPCOUNT[young])
+
+    # -- lists --------------------------------------------------------------
+    def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
+        return self._lists.create(lruvec, lru_type, bool(active), str(name))
+
+    def list_set_active(self, lst: int, active: bool) -> None:
+        self._lists.queues[lst].active = bool(active)
+
+    def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
+        ids = np.atleast_1d(_ids(folios))
+        q = self._lists.queues[lst]
+        if ids.size and (
+            np.any(self._folios.lruvec[ids] != q.lruvec) or np.any(self._folios.type[ids] != q.lru_type)
+        ):
+            raise PolicyContextError(f"list_add: folios of another lruvec or type than list {q.name!r}")
+        self._lists.add(lst, ids, tail)
+
+    def list_del(self, folios: FolioIds) -> None:
+        self._lists.delete(np.atleast_1d(_ids(folios)))
+
+    def list_len(self, lst: int) -> int:
+        return self._lists.length(lst)
+
+    def list_peek(self, lst: int, n: int, tail: bool = True) -> np.ndarray:
+        return self._lists.peek(lst, int(n), tail)
+
+    def folio_list(self, folios: FolioIds) -> FolioIds:
+        return _answer(folios, self._lists.page_list[_ids(folios)].astype(np.int64))
+
+    # -- accounting ---------------------------------------------------------
+    def count_event(self, name: str, lruvec: int, nr: int) -> None:
+        if name not in POLICY_EVENTS:
+            raise PolicyContextError(f"count_event: a policy may count only {', '.join(POLICY_EVENTS)}, not {name!r}")
+        self._m.vmstat.count(self._m.lruvec_node[lruvec], EVENT_INDEX[name], int(nr))
+
+    def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
+        self._m.workingset.age_nonresident(lruvec, int(nr))
+
+    # ----------------------------------------------------------------------
+    @staticmethod
+    def _check_writable(mask: int) -> None:
+        if mask & ~POLICY_WRITABLE_FLAGS:
+            raise PolicyContextError(f"folio flags {mask & ~POLICY_WRITABLE_FLAGS:#x} belong to the core")

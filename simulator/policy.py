@@ -1,0 +1,81 @@
+"""Attaching a policy: pluggy registers and validates it, then each hook
+implementation is bound once to a plain attribute (the kernel's static_call),
+so the hot paths call a function, not pluggy's dispatch.
+
+An implementation may take fewer parameters than its spec (pluggy's rule);
+the binding adapts the call once here. A hook the policy leaves out is bound
+to None and the core applies the documented default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+from hooks import INTERFACE_VERSION, PROJECT_NAME, REQUIRED_HOOKS
+from hooks import hookspec as hookspec_module
+
+
+class PolicyError(Exception):
+    """A policy that cannot be attached: missing hooks, wrong signatures, or
+    written for another interface version."""
+
+
+HOOK_NAMES = tuple(
+    name for name in dir(hookspec_module) if getattr(getattr(hookspec_module, name), "reclaim_ext_spec", None) is not None
+)
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspec_module)
+    return pm
+
+
+def spec_argnames(hook_name: str) -> tuple[str, ...]:
+    fn = getattr(hookspec_module, hook_name)
+    return tuple(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+
+
+class BoundPolicy:
+    """A policy's hook implementations bound to attributes named after the
+    hooks; None where the policy relies on the default."""
+
+    name: str
+    interface_version: int
+
+    def __init__(self, name: str, plugin: Any) -> None:
+        self.name = name
+        self.plugin = plugin
+        self.interface_version = getattr(plugin, "INTERFACE_VERSION", INTERFACE_VERSION)
+        if self.interface_version != INTERFACE_VERSION:
+            raise PolicyError(
+                f"policy {name!r} was written for interface version {self.interface_version}, "
+                f"this simulator implements version {INTERFACE_VERSION}"
+            )
+        pm = make_plugin_manager()
+        try:
+            pm.register(plugin, name=name)
+            pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as err:
+            raise PolicyError(f"policy {name!r}: {err}") from None
+        self.hooks_implemented: list[str] = []
+        for hook_name in HOOK_NAMES:
+            impls = getattr(pm.hook, hook_name).get_hookimpls()
+            bound = _adapt(impls[-1].function, impls[-1].argnames, spec_argnames(hook_name)) if impls else None
+            setattr(self, hook_name, bound)
+            if impls:
+                self.hooks_implemented.append(hook_name)
+        missing = [h for h in REQUIRED_HOOKS if h not in self.hooks_implemented]
+        if missing:
+            raise PolicyError(f"policy {name!r} does not implement the required hooks: {', '.join(missing)}")
+
+
+def _adapt(fn: Callable, argnames: tuple[str, ...], spec: tuple[str, ...]) -> Callable:
+    """Call `fn` with the spec's arguments it asks for, by position."""
+    if tuple(argnames) == spec:
+        return fn
+    picks = [spec.index(a) for a in argnames]
+    return lambda *args: fn(*[args[i] for i in picks])

@@ -1,0 +1,88 @@
+"""Workingset detection: shadow entries and the refault distance.
+
+The problem (mm/workingset.c): a workload whose working set is a little
+larger than the inactive list thrashes. Its pages are evicted from the
+inactive list before their second access can activate them, and every
+access is a major fault, while the active list holds pages that are not
+used any more. Reclaim needs to tell "this page was evicted and came back
+soon" from "this page is new".
+
+The solution: every lruvec keeps a clock, nonresident_age, that advances by
+one for each eviction and each activation. When a page is evicted, the
+clock's reading goes into a shadow entry left where the page was (the page
+cache slot of a file page, the swap slot of an anon page). When the page
+faults back in, the distance the clock moved since then
+
+      refault_distance = nonresident_age(now) - nonresident_age(eviction)
+
+is the minimum number of page slots the page would have needed, in
+addition to the inactive list, to stay resident:
+
+      evicted here               refault here
+          |<-- refault_distance -->|
+    ------+------------------------+-------> nonresident_age
+
+If the distance is within the workingset the lruvec could give it (the
+active file list, plus the inactive file list for anon, plus the anon lists
+when swap is possible), the page is part of the workingset: it is activated
+on refault (WORKINGSET_ACTIVATE), and if it was active before eviction
+(PG_workingset) the refault counts as a workingset restore.
+
+Here: `nonresident_age` is one int per lruvec; a shadow is four per-folio
+arrays (the clock at eviction, the eviction lruvec, PG_workingset at
+eviction, and the policy's own value from folio_evicted). No bucket_order:
+the simulator has 64 bits for the clock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NO_SHADOW = -1
+
+
+class Workingset:
+    def __init__(self, nr_pages: int, nr_lruvecs: int) -> None:
+        self.nonresident_age = np.zeros(nr_lruvecs, np.int64)
+        self.shadow_age = np.full(nr_pages, NO_SHADOW, np.int64)
+        self.shadow_lruvec = np.zeros(nr_pages, np.int32)
+        self.shadow_workingset = np.zeros(nr_pages, bool)
+        self.shadow_value = np.zeros(nr_pages, np.int64)
+
+    def age_nonresident(self, lruvec: int, nr: int) -> None:
+        """workingset_age_nonresident(); with memcgs it will walk the ancestors."""
+        self.nonresident_age[lruvec] += nr
+
+    def evict(self, folios: np.ndarray, lruvec: int, workingset: np.ndarray, values: np.ndarray) -> None:
+        """workingset_eviction(): each folio records the clock before it
+        advances the clock by one page, in eviction order."""
+        n = len(folios)
+        base = self.nonresident_age[lruvec]
+        self.shadow_age[folios] = base + np.arange(n, dtype=np.int64)
+        self.shadow_lruvec[folios] = lruvec
+        self.shadow_workingset[folios] = workingset
+        self.shadow_value[folios] = values
+        self.nonresident_age[lruvec] = base + n
+
+    def has_shadow(self, folios: np.ndarray) -> np.ndarray:
+        return self.shadow_age[folios] != NO_SHADOW
+
+    def refault_distance(self, folios: np.ndarray) -> np.ndarray:
+        return self.nonresident_age[self.shadow_lruvec[folios]] - self.shadow_age[folios]
+
+    def forget(self, folios: np.ndarray) -> None:
+        """Drop shadows: the folio refaulted, or its file or swap slot went away."""
+        self.shadow_age[folios] = NO_SHADOW
+
+
+def workingset_size(nr_active: tuple[int, int], nr_inactive: tuple[int, int], lru_file: bool, can_swap: bool) -> int:
+    """workingset_test_recent()'s budget: how much of the lruvec a
+    refaulting page of this type could have displaced. Indexed (anon, file)."""
+    size = nr_active[1]
+    if not lru_file:
+        size += nr_inactive[1]
+    if can_swap:
+        size += nr_active[0]
+        if lru_file:
+            size += nr_inactive[0]
+    return size
