@@ -43,7 +43,8 @@ class CostConfig:
 
     access_ns: int = 100  # one memory access by a process
     minor_fault_ns: int = 1_000  # allocate and map a zeroed or cached page
-    scan_ns: int = 200  # reclaim looks at one folio (isolate, rmap, verdict)
+    scan_ns: int = 100  # reclaim isolates one folio and decides on it
+    rmap_ns: int = 100  # the rmap walk of one folio (folio_referenced)
     free_ns: int = 300  # reclaim unmaps and frees one folio
 
 

@@ -25,10 +25,11 @@ class BlockDevice:
         self.busy_until = start + nr * self.ns_per_page
         return self.busy_until
 
-    def read_sync(self, now: int, nr: int) -> int:
-        """A process reads nr pages one fault at a time: it waits for each."""
+    def read_sync(self, now: int, nr: int, nr_requests: int) -> int:
+        """A process reads nr pages in nr_requests requests and waits for
+        each request in turn (readahead makes one request of many pages)."""
         self.pages_read += nr
-        return int(self._transfer(now, nr) + nr * self.latency_ns)
+        return int(self._transfer(now, nr) + nr_requests * self.latency_ns)
 
     def write_async(self, now: int, nr: int) -> int:
         """Writeback of nr pages submitted together; when they complete."""

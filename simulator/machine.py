@@ -1,0 +1,671 @@
+"""The simulated machine: memory, processes, kswapd, the flusher, devices,
+and the virtual clock that runs them side by side.
+
+Time is discrete-event, as in SimPy: every actor (a process, a node's
+kswapd, the flusher, a writeback completion, the sampler) has an entry in one
+heap keyed by (virtual time, sequence number), so ties always resolve the
+same way and a run is a pure function of scenario and seed. A process runs a
+chunk of accesses per step; kswapd runs one balance_pgdat priority step per
+step. Each advances its own clock by the cost of what it did, so kswapd can
+fall behind allocators and direct reclaim happens when it would.
+
+A chunk of accesses is handled with numpy: accesses to resident pages only
+set bits (the accessed bit for mappings, the policy's folio_accessed for
+read()/write()). Faults are batched: the distinct missing pages of a chunk
+are allocated together as long as the allocator's fast path has room; when
+it has none, the chunk is cut at that fault and the slow path runs (wake
+kswapd, allocate down to the min watermark, direct reclaim, OOM), after
+which residency is recomputed for the rest of the chunk.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hooks.types import (
+    LRU_ANON,
+    LRU_FILE,
+    PG_dirty,
+    PG_reclaim,
+    PG_swapbacked,
+    PG_swapcache,
+    PG_writeback,
+    REFAULT_ACTIVATE,
+    REFAULT_WORKINGSET,
+    PG_workingset,
+    RefaultBatch,
+    VM_EXEC,
+)
+from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConfig
+from simulator.context import CoreContext
+from simulator.devices import BlockDevice, SwapSpace
+from simulator.events import EventStream
+from simulator.folios import FolioTable, LruLists
+from simulator.memory import Node, build_nodes, distance_matrix, zonelist
+from simulator.policy import BoundPolicy
+from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
+from simulator.vmstat import VmEvent, VmStat
+from simulator.workingset import Workingset, workingset_size
+from simulator.workload import ProcessStream
+
+CHUNK = 1024  # accesses per process step
+DIRTY_EXPIRE_NS = 30 * NSEC_PER_SEC  # dirty_expire_centisecs
+DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
+READAHEAD_PAGES = 32  # the default 128 KiB readahead window
+MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
+
+# event kinds, in the order they win a tie at the same time and sequence
+PROCESS, KSWAPD, WRITEBACK, FLUSHER, SAMPLE = range(5)
+
+
+class SimulationError(RuntimeError):
+    """The machine cannot go on (nothing left to OOM-kill, a livelock)."""
+
+
+@dataclass
+class Process:
+    pid: int
+    cfg: ProcessConfig
+    stream: ProcessStream
+    zonelists: dict[int, tuple[int, ...]]  # preferred node -> fallback order
+    region_rw: np.ndarray  # per region: accessed through read()/write()
+    region_young_bit: np.ndarray  # per region: this mapping's accessed bit
+    anon_pages: np.ndarray  # the ids of its anon pages (freed at exit)
+    clock: int = 0
+    alive: bool = True
+    started: bool = False
+    exit_reason: str = ""
+    stats: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("accesses", "minflt", "majflt", "read_io", "refaults", "workingset_refaults", "allocstall",
+             "direct_reclaim_ns", "io_wait_ns", "stall_ns", "exit_ns"),
+            0,
+        )
+    )
+
+
+class Machine:
+    def __init__(self, cfg: MachineConfig, run: RunConfig, policy_name: str, policy_plugin: Any) -> None:
+        self.cfg = cfg
+        self.run_cfg = run
+        self.now = 0
+        self._pending_ns = 0
+        self._seq = 0
+        self._heap: list[tuple[int, int, int, int, int]] = []
+        self.events = EventStream()
+        seeds = np.random.SeedSequence(run.seed).spawn(len(cfg.processes) + 1)
+        self.policy_rng = np.random.default_rng(seeds[-1])
+
+        self.nodes: list[Node] = build_nodes(cfg)
+        self.distance = distance_matrix(cfg)
+        # one lruvec per node until memcgs: lruvec id == node id
+        self.nr_lruvecs = len(self.nodes)
+        self.lruvec_node = list(range(len(self.nodes)))
+        self.node_lruvecs = [[nid] for nid in range(len(self.nodes))]
+
+        self._layout_pages()
+        self.lists = LruLists(self.folios)
+        self.workingset = Workingset(self.folios.nr_pages, self.nr_lruvecs)
+        self.vmstat = VmStat(len(self.nodes))
+        self.swap = SwapSpace(cfg.swap.pages)
+        self.swap_dev = BlockDevice(cfg.swap.device, "swap")
+        self.backing_dev = BlockDevice(cfg.backing, "backing")
+        self.processes = [self._make_process(i, p, seeds[i]) for i, p in enumerate(cfg.processes)]
+        self.vmscan = Vmscan(self)
+        self.ctx = CoreContext(self)
+        self.policy = BoundPolicy(policy_name, policy_plugin)
+        self.policy.policy_init(self.ctx)
+        self.total_accesses = 0
+        self.samples: list[dict[str, int]] = []
+        self._writeback: dict[int, np.ndarray] = {}  # folios under writeback, by completion event
+        self._writeback_seq = 0
+        self.invariant_checker = None
+
+    # ------------------------------------------------------------------
+    # layout: every page of every anon region and file gets an id
+    # ------------------------------------------------------------------
+    def _layout_pages(self) -> None:
+        cfg = self.cfg
+        self.file_base: dict[str, int] = {}
+        next_id = 0
+        for f in cfg.files:
+            self.file_base[f.name] = next_id
+            next_id += f.pages
+        self.region_base: list[list[int]] = []
+        for pid, proc in enumerate(cfg.processes):
+            bases = []
+            for region in proc.regions:
+                if region.kind == "anon":
+                    bases.append(next_id)
+                    next_id += region.pages
+                else:
+                    bases.append(self.file_base[region.file] + region.file_offset)
+            self.region_base.append(bases)
+        page_type = np.full(next_id, LRU_FILE, np.int8)
+        self.folios = FolioTable(next_id, page_type)
+        self.static_flags = np.zeros(next_id, np.uint16)  # VM_EXEC, PG_swapbacked
+        self._mapper_count: dict[str, int] = {}
+        for pid, proc in enumerate(cfg.processes):
+            for region, base in zip(proc.regions, self.region_base[pid]):
+                span = slice(base, base + region.pages)
+                if region.kind == "anon":
+                    page_type[span] = LRU_ANON
+                    self.folios.owner[span] = pid
+                    self.static_flags[span] |= PG_swapbacked
+                    self.folios.mapcount[span] = 1
+                elif region.access == "mmap":
+                    self.folios.mapcount[span] += 1
+                    if region.exec:
+                        self.static_flags[span] |= VM_EXEC
+        self.folios.type[:] = page_type
+
+    def _make_process(self, pid: int, proc: ProcessConfig, seed: np.random.SeedSequence) -> Process:
+        bases = self.region_base[pid]
+        young_bits = []
+        for region in proc.regions:
+            if region.kind == "file" and region.access == "mmap":
+                k = self._mapper_count.get(region.file, 0)
+                self._mapper_count[region.file] = k + 1
+                young_bits.append(1 << (k % 8))
+            else:
+                young_bits.append(1)
+        allowed = proc.nodes if proc.mempolicy in ("bind", "interleave") and proc.nodes else None
+        prefs = set(proc.nodes) if proc.mempolicy == "interleave" else {proc.cpu_node if proc.mempolicy == "local" or not proc.nodes else proc.nodes[0]}
+        if proc.mempolicy == "bind" and proc.nodes:
+            prefs = {zonelist(self.distance, proc.cpu_node, proc.nodes)[0]}
+        zonelists = {n: zonelist(self.distance, n, allowed if proc.mempolicy == "bind" else None) for n in prefs}
+        anon = [np.arange(b, b + r.pages) for r, b in zip(proc.regions, bases) if r.kind == "anon"]
+        return Process(
+            pid=pid,
+            cfg=proc,
+            stream=ProcessStream(proc, bases, np.random.default_rng(seed)),
+            zonelists=zonelists,
+            region_rw=np.array([r.access == "rw" for r in proc.regions]),
+            region_young_bit=np.array(young_bits, np.uint8),
+            anon_pages=np.concatenate(anon) if anon else np.empty(0, np.int64),
+            clock=proc.start_ns,
+        )
+
+    # ------------------------------------------------------------------
+    # the event loop
+    # ------------------------------------------------------------------
+    def _schedule(self, time: int, kind: int, ident: int = 0, gen: int = 0) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (int(time), self._seq, kind, ident, gen))
+
+    def charge(self, ns: int) -> None:
+        """Charge CPU time to whoever is running (a process in direct
+        reclaim, kswapd)."""
+        self._pending_ns += ns
+
+    def charge_rmap(self, nr: int) -> None:
+        self._pending_ns += nr * self.cfg.costs.rmap_ns
+
+    def run(self, progress=None) -> None:
+        """Run until the scenario's length is reached or every process exits.
+        `progress(done_fraction)` is called now and then."""
+        for p in self.processes:
+            self._schedule(p.cfg.start_ns, PROCESS, p.pid)
+        self._schedule(DIRTY_WRITEBACK_NS, FLUSHER)
+        self._schedule(0, SAMPLE)
+        limit_accesses = self.run_cfg.accesses
+        limit_ns = self.run_cfg.duration_ns
+        steps = 0
+        while self._heap:
+            time, _, kind, ident, gen = heapq.heappop(self._heap)
+            if limit_ns is not None and time > limit_ns:
+                break
+            self.now = max(self.now, time)
+            if kind == PROCESS:
+                self._process_step(self.processes[ident])
+            elif kind == KSWAPD:
+                self._kswapd_step(ident, gen)
+            elif kind == WRITEBACK:
+                self.vmscan.writeback_done(self._writeback.pop(gen))
+            elif kind == FLUSHER:
+                self._flusher(periodic=True)
+            elif kind == SAMPLE:
+                self._sample()
+                if any(p.alive for p in self.processes):
+                    self._schedule(self.now + self.run_cfg.sample_interval_ns, SAMPLE)
+            if self.invariant_checker is not None:
+                self.invariant_checker(self)
+            steps += 1
+            if progress is not None and steps % 64 == 0:
+                progress(self._progress_fraction())
+            if limit_accesses is not None and self.total_accesses >= limit_accesses:
+                break
+            if not any(p.alive for p in self.processes):
+                break
+        self._sample()
+
+    def _progress_fraction(self) -> float:
+        if self.run_cfg.accesses:
+            return min(1.0, self.total_accesses / self.run_cfg.accesses)
+        if self.run_cfg.duration_ns:
+            return min(1.0, self.now / self.run_cfg.duration_ns)
+        return 0.0
+
+    # ------------------------------------------------------------------
+    # processes
+    # ------------------------------------------------------------------
+    def _cpu_share(self, p: Process) -> float:
+        """Processes share their node's CPUs: with more runnable processes
+        than CPUs, each access takes proportionally longer."""
+        node = p.cfg.cpu_node
+        running = sum(1 for q in self.processes if q.alive and q.started and q.cfg.cpu_node == node)
+        return max(1.0, running / self.nodes[node].cpus)
+
+    def _process_step(self, p: Process) -> None:
+        if not p.alive:
+            return
+        p.started = True
+        self.now = p.clock
+        n = CHUNK
+        if p.cfg.accesses is not None:
+            n = min(n, p.cfg.accesses - p.stats["accesses"])
+        if self.run_cfg.accesses is not None:
+            n = min(n, self.run_cfg.accesses - self.total_accesses)
+        if n > 0:
+            self._run_chunk(p, n)
+        if p.alive and (
+            (p.cfg.accesses is not None and p.stats["accesses"] >= p.cfg.accesses)
+            or (p.cfg.stop_ns is not None and p.clock >= p.cfg.stop_ns)
+        ):
+            self.exit_process(p, "exited")
+        if p.alive:
+            self._schedule(p.clock, PROCESS, p.pid)
+
+    def _run_chunk(self, p: Process, n: int) -> None:
+        chunk = p.stream.next_chunk(n, p.clock)
+        pages, region, write = chunk.pages, chunk.region, chunk.write
+        folios = self.folios
+        pos = 0
+        loops = 0
+        while pos < n and p.alive:
+            rest = pages[pos:]
+            missing = np.flatnonzero(folios.node[rest] < 0)
+            if len(missing) == 0:
+                cut, new = n - pos, missing
+            else:
+                uniq, first = np.unique(rest[missing], return_index=True)
+                order = np.argsort(first)
+                new, new_pos = uniq[order], missing[first[order]]
+                got = self._allocate(p, new)
+                if got == 0:
+                    loops += 1
+                    if loops > MAX_SLOWPATH_LOOPS:
+                        raise SimulationError(f"process {p.cfg.name!r}: the allocator looped {loops} times without progress")
+                    continue  # reclaim ran: residency changed, look again
+                cut = int(new_pos[got]) if got < len(new) else n - pos
+                new = new[:got]
+                self._fault_in(p, new, region[pos + new_pos[:got]])
+            self._account_accesses(p, pages[pos : pos + cut], region[pos : pos + cut], write[pos : pos + cut], len(new))
+            pos += cut
+        p.stats["accesses"] += pos
+        self.total_accesses += pos
+
+    def _account_accesses(self, p: Process, pages: np.ndarray, region: np.ndarray, write: np.ndarray, nr_faults: int) -> None:
+        """Hits only set bits: the accessed bit of the process's mapping, or
+        folio_accessed for read()/write(); writes dirty the page."""
+        f = self.folios
+        rw = p.region_rw[region]
+        mapped = ~rw
+        if mapped.all():
+            f.young[pages] |= p.region_young_bit[region]
+        elif mapped.any():
+            f.young[pages[mapped]] |= p.region_young_bit[region[mapped]]
+        if write.any():
+            self._mark_dirty(pages[write])
+        if rw.any() and self.policy.folio_accessed is not None:
+            self.policy.folio_accessed(self.ctx, pages[rw])
+        cost = (len(pages) - nr_faults) * self.cfg.costs.access_ns * self._cpu_share(p)
+        p.clock += int(cost)
+
+    def _mark_dirty(self, pages: np.ndarray) -> None:
+        """A write dirties a file page; an anon page in the swap cache loses
+        its swap slot (its copy in swap is stale now)."""
+        f = self.folios
+        newly = pages[(f.flags[pages] & PG_dirty) == 0]
+        swapped = newly[f.in_swap[newly]]
+        if len(swapped):
+            swapped = np.unique(swapped)
+            self.swap.free(len(swapped))
+            f.in_swap[swapped] = False
+            f.flags[swapped] &= np.uint16(~PG_swapcache & 0xFFFF)
+        files = newly[f.type[newly] == LRU_FILE]
+        f.flags[files] |= np.uint16(PG_dirty)
+        f.dirtied_at[files] = self.now
+
+    # ------------------------------------------------------------------
+    # the page allocator
+    # ------------------------------------------------------------------
+    def _preferred_nodes(self, p: Process, pages: np.ndarray) -> np.ndarray:
+        if p.cfg.mempolicy == "interleave" and p.cfg.nodes:
+            return np.asarray(p.cfg.nodes, np.int64)[pages % len(p.cfg.nodes)]
+        return np.full(len(pages), next(iter(p.zonelists)), np.int64)
+
+    def _budget(self, p: Process, mark: str) -> int:
+        nodes = {n for zl in p.zonelists.values() for n in zl}
+        return sum(self.nodes[n].budget(getattr(self.nodes[n].wmark, mark)) for n in nodes)
+
+    def _allocate(self, p: Process, pages: np.ndarray) -> int:
+        """get_page_from_freelist() at the low watermark over the zonelist;
+        then the slow path: wake every kswapd, retry at min, reclaim directly.
+        Returns how many of `pages` got frames (0 after a reclaim, so the
+        caller re-checks residency)."""
+        if self._budget(p, "low") > 0:
+            return self._place(p, pages, "low")
+        for zl in p.zonelists.values():
+            for nid in zl:
+                self.wakeup_kswapd(nid)
+        if self._budget(p, "min") > 0:
+            return self._place(p, pages, "min")
+        self._direct_reclaim_slowpath(p)
+        return 0
+
+    def _place(self, p: Process, pages: np.ndarray, mark: str) -> int:
+        prefs = self._preferred_nodes(p, pages)
+        placed = 0
+        for pref in np.unique(prefs).tolist():
+            want = pages[prefs == pref]
+            for nid in p.zonelists[pref]:
+                node = self.nodes[nid]
+                take = min(len(want), node.budget(getattr(node.wmark, mark)))
+                if take <= 0:
+                    continue
+                got = want[:take]
+                frames = node.alloc(got)
+                self.folios.node[got] = nid
+                self.folios.frame[got] = frames
+                self.folios.lruvec[got] = self.node_lruvecs[nid][0]
+                self.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
+                want = want[take:]
+                placed += take
+                if len(want) == 0:
+                    break
+            if len(want):
+                break  # keep the allocated pages a prefix of `pages`
+        if placed < len(pages):
+            # pages of a later preferred node may be placed while an earlier
+            # one's are not: give back all but the prefix the caller expects
+            allocated = self.folios.node[pages] >= 0
+            prefix = int(np.argmin(allocated)) if not allocated.all() else len(pages)
+            self.release_frames(pages[prefix:][allocated[prefix:]])
+            placed = prefix
+        return placed
+
+    def _direct_reclaim_slowpath(self, p: Process) -> None:
+        """__alloc_pages_slowpath() from direct reclaim on: reclaim, retry
+        while should_reclaim_retry() says so, then the OOM killer."""
+        no_progress_loops = 0
+        zl = next(iter(p.zonelists.values()))
+        nodes = tuple(sorted({n for z in p.zonelists.values() for n in z}))
+        while p.alive:
+            start = self._pending_ns
+            progress = self.vmscan.try_to_free_pages(zl, zl[0])
+            spent = self._pending_ns - start
+            self._pending_ns = start
+            p.clock += spent
+            p.stats["direct_reclaim_ns"] += spent
+            p.stats["stall_ns"] += spent
+            p.stats["allocstall"] += 1
+            self.now = p.clock
+            if self._budget(p, "min") > 0:
+                return
+            no_progress_loops = 0 if progress else no_progress_loops + 1
+            if no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes, no_progress_loops):
+                continue
+            if not self.out_of_memory(p):
+                raise SimulationError("out of memory and no killable process left")
+            if self._budget(p, "min") > 0:
+                return
+            no_progress_loops = 0
+
+    def _reclaim_could_succeed(self, nodes: tuple[int, ...], no_progress_loops: int) -> bool:
+        """should_reclaim_retry(): would some node pass its min watermark if
+        everything reclaimable were reclaimed (less a share per failed loop)?"""
+        for nid in nodes:
+            node = self.nodes[nid]
+            anon, file = (sum(x) for x in zip(*(self.lruvec_type_sizes(lv) for lv in self.node_lruvecs[nid])))
+            available = node.nr_free + file + (anon if self.swap.nr_free > 0 else 0)
+            available -= -(-no_progress_loops * available // MAX_RECLAIM_RETRIES)
+            if available > node.wmark.min:
+                return True
+        return False
+
+    def wakeup_kswapd(self, nid: int) -> None:
+        if self.vmscan.wakeup_kswapd(nid, self.now):
+            k = self.vmscan.kswapd[nid]
+            self._schedule(k.clock, KSWAPD, nid, k.generation)
+
+    def _kswapd_step(self, nid: int, gen: int) -> None:
+        k = self.vmscan.kswapd[nid]
+        if gen != k.generation:
+            return  # superseded by a wake-up
+        self.now = k.clock = max(k.clock, self.now)
+        start = self._pending_ns
+        next_time = self.vmscan.kswapd_step(k)
+        k.clock += self._pending_ns - start
+        self._pending_ns = start
+        if next_time is not None:
+            k.generation += 1
+            self._schedule(max(next_time, k.clock), KSWAPD, nid, k.generation)
+
+    # ------------------------------------------------------------------
+    # faults
+    # ------------------------------------------------------------------
+    def _fault_in(self, p: Process, pages: np.ndarray, region: np.ndarray) -> None:
+        """The pages have frames: read them in (swap or file), tell the
+        workingset code and the policy, and charge the fault."""
+        f = self.folios
+        nid = self.nodes[int(f.node[pages[0]])].nid
+        anon = f.type[pages] == LRU_ANON
+        rw = p.region_rw[region]
+        swapin = anon & f.in_swap[pages]
+        file_read = ~anon
+        f.flags[pages] = self.static_flags[pages] | np.where(swapin, PG_swapcache, 0).astype(np.uint16)
+        f.data[pages] = 0
+        f.young[pages] = np.where(rw, 0, p.region_young_bit[region])
+
+        nr_minor = int(np.count_nonzero(anon & ~swapin))
+        nr_swapin = int(np.count_nonzero(swapin))
+        nr_file = int(np.count_nonzero(file_read))
+        nr_mapped_major = nr_swapin + int(np.count_nonzero(file_read & ~rw))
+        p.stats["minflt"] += nr_minor
+        p.stats["majflt"] += nr_mapped_major
+        p.stats["read_io"] += int(np.count_nonzero(file_read & rw))
+        self.vmstat.count(nid, VmEvent.PGFAULT, nr_minor + nr_mapped_major)
+        self.vmstat.count(nid, VmEvent.PGMAJFAULT, nr_mapped_major)
+        self.vmstat.count(nid, VmEvent.PSWPIN, nr_swapin)
+        self.vmstat.count(nid, VmEvent.PGPGIN, nr_file)
+
+        refaulted = pages[self.workingset.has_shadow(pages)]
+        ws_refaults = self._refault(p, refaulted) if len(refaulted) else 0
+        self.workingset.forget(pages)
+        if self.policy.folio_added is not None:
+            self.policy.folio_added(self.ctx, pages)
+
+        p.clock += int(nr_minor * self.cfg.costs.minor_fault_ns * self._cpu_share(p))
+        io_start = p.clock
+        if nr_swapin:
+            p.clock = self.swap_dev.read_sync(p.clock, nr_swapin, nr_swapin)
+        if nr_file:
+            # file faults and reads come with readahead: one request a window
+            p.clock = self.backing_dev.read_sync(p.clock, nr_file, -(-nr_file // READAHEAD_PAGES))
+        wait = p.clock - io_start
+        p.stats["io_wait_ns"] += wait
+        # PSI counts the wait for refaulting workingset pages as a memory stall
+        nr_io = nr_swapin + nr_file
+        if ws_refaults and nr_io:
+            stall = wait * ws_refaults // nr_io
+            p.stats["stall_ns"] += stall
+        self.now = p.clock
+
+    def _refault(self, p: Process, pages: np.ndarray) -> int:
+        """workingset_refault() for the pages that had a shadow. Returns how
+        many were workingset pages (thrashing, for PSI)."""
+        f = self.folios
+        ws = self.workingset
+        distance = ws.refault_distance(pages)
+        shadow_lruvec = ws.shadow_lruvec[pages]
+        lru_type = f.type[pages]
+        recent = np.zeros(len(pages), bool)
+        for lruvec in np.unique(shadow_lruvec).tolist():
+            active, inactive = self.lruvec_active_inactive(lruvec)
+            can_swap = self.swap.nr_free > 0
+            for t in (LRU_ANON, LRU_FILE):
+                sel = (shadow_lruvec == lruvec) & (lru_type == t)
+                recent[sel] = distance[sel] <= workingset_size(active, inactive, t == LRU_FILE, can_swap)
+        shadow_ws = ws.shadow_workingset[pages]
+        batch = RefaultBatch(shadow=ws.shadow_value[pages].copy(), distance=distance, recent=recent, workingset=shadow_ws.copy())
+        advice = self.policy.on_refault(self.ctx, pages, batch) if self.policy.on_refault else None
+        advice = np.zeros(len(pages), np.int64) if advice is None else np.asarray(advice, np.int64)
+        activate = (advice & REFAULT_ACTIVATE) != 0
+        restore = (advice & REFAULT_WORKINGSET) != 0
+        f.flags[pages[restore]] |= np.uint16(PG_workingset)
+        p.stats["refaults"] += len(pages)
+        p.stats["workingset_refaults"] += int(np.count_nonzero(shadow_ws))
+        for t, refault_ev, activate_ev, restore_ev in (
+            (LRU_ANON, VmEvent.WORKINGSET_REFAULT_ANON, VmEvent.WORKINGSET_ACTIVATE_ANON, VmEvent.WORKINGSET_RESTORE_ANON),
+            (LRU_FILE, VmEvent.WORKINGSET_REFAULT_FILE, VmEvent.WORKINGSET_ACTIVATE_FILE, VmEvent.WORKINGSET_RESTORE_FILE),
+        ):
+            of_type = lru_type == t
+            for lruvec in np.unique(f.lruvec[pages[of_type]]).tolist():
+                sel = of_type & (f.lruvec[pages] == lruvec)
+                nid = self.lruvec_node[lruvec]
+                nr_activate = int(np.count_nonzero(activate & sel))
+                self.vmstat.count(nid, refault_ev, int(np.count_nonzero(sel)))
+                self.vmstat.count(nid, activate_ev, nr_activate)
+                self.vmstat.count(nid, restore_ev, int(np.count_nonzero(restore & sel)))
+                self.vmscan.workingset_activate[lruvec, t] += nr_activate
+                if nr_activate:
+                    self.workingset.age_nonresident(lruvec, nr_activate)
+        return int(np.count_nonzero(shadow_ws))
+
+    # ------------------------------------------------------------------
+    # freeing, writeback, the flusher
+    # ------------------------------------------------------------------
+    def release_frames(self, folios: np.ndarray) -> None:
+        """Give the frames of folios back to their nodes."""
+        f = self.folios
+        nodes = f.node[folios]
+        for nid in np.unique(nodes).tolist():
+            sel = folios[nodes == nid]
+            self.nodes[nid].free(f.frame[sel])
+            self.vmstat.count(nid, VmEvent.PGFREE, len(sel))
+        f.node[folios] = -1
+        f.frame[folios] = -1
+        f.lruvec[folios] = -1
+        f.flags[folios] = 0
+        f.young[folios] = 0
+
+    def pageout(self, folios: np.ndarray, nid: int, lru_type: int, reclaim: bool = True) -> None:
+        """pageout(): start writeback to swap or to the file; the completion
+        is an event on the device's timeline."""
+        f = self.folios
+        f.flags[folios] &= np.uint16(~PG_dirty & 0xFFFF)
+        f.flags[folios] |= np.uint16(PG_writeback | (PG_reclaim if reclaim else 0))
+        device = self.swap_dev if lru_type == LRU_ANON else self.backing_dev
+        done = device.write_async(self.now, len(folios))
+        self.vmstat.count(nid, VmEvent.PSWPOUT if lru_type == LRU_ANON else VmEvent.PGPGOUT, len(folios))
+        if reclaim:
+            self.vmstat.count(nid, VmEvent.NR_VMSCAN_WRITE, len(folios))
+        self._writeback_seq += 1
+        self._writeback[self._writeback_seq] = folios.copy()
+        self._schedule(done, WRITEBACK, 0, self._writeback_seq)
+
+    def wakeup_flusher(self) -> None:
+        """wakeup_flusher_threads(WB_REASON_VMSCAN): write every dirty file
+        page now."""
+        self._flusher(periodic=False)
+
+    def _flusher(self, periodic: bool) -> None:
+        f = self.folios
+        dirty = np.flatnonzero(((f.flags & (PG_dirty | PG_writeback)) == PG_dirty) & (f.type == LRU_FILE) & (f.node >= 0))
+        if periodic:
+            dirty = dirty[f.dirtied_at[dirty] <= self.now - DIRTY_EXPIRE_NS]
+            if any(p.alive for p in self.processes):
+                self._schedule(self.now + DIRTY_WRITEBACK_NS, FLUSHER)
+        nodes = f.node[dirty]
+        for nid in np.unique(nodes).tolist():
+            self.pageout(dirty[nodes == nid], nid, LRU_FILE, reclaim=False)
+
+    # ------------------------------------------------------------------
+    # OOM and exit
+    # ------------------------------------------------------------------
+    def out_of_memory(self, current: Process) -> bool:
+        """out_of_memory(): kill the process with the largest footprint
+        (oom_badness: resident pages plus swap entries). False if none."""
+        f = self.folios
+        best, best_points = None, -1
+        for p in self.processes:
+            if not p.alive or not p.started:
+                continue
+            anon = p.anon_pages
+            points = int(np.count_nonzero(f.node[anon] >= 0)) + int(np.count_nonzero(f.in_swap[anon]))
+            if points > best_points:
+                best, best_points = p, points
+        if best is None:
+            return False
+        nid = next(iter(current.zonelists))
+        self.vmstat.count(nid, VmEvent.OOM_KILL)
+        self.events.emit("mark_victim", self.now, pid=best.pid, comm=best.cfg.name, points=best_points)
+        self.exit_process(best, "oom-killed")
+        return True
+
+    def exit_process(self, p: Process, reason: str) -> None:
+        """exit_mmap(): the process's anon memory and swap entries go away;
+        file pages stay in the page cache."""
+        f = self.folios
+        p.alive = False
+        p.exit_reason = reason
+        p.stats["exit_ns"] = p.clock
+        anon = p.anon_pages
+        resident = anon[f.node[anon] >= 0]
+        if len(resident):
+            self.lists.delete(resident)
+            if self.policy.folio_removed is not None:
+                self.policy.folio_removed(self.ctx, resident)
+        swapped = anon[f.in_swap[anon]]
+        self.swap.free(len(swapped))
+        f.in_swap[anon] = False
+        self.workingset.forget(anon)
+        if len(resident):
+            self.release_frames(resident)
+
+    # ------------------------------------------------------------------
+    # views the core and the policy defaults use
+    # ------------------------------------------------------------------
+    def lruvec_type_sizes(self, lruvec: int) -> tuple[int, int]:
+        sizes = [0, 0]
+        for q in self.lists.queues:
+            if q.lruvec == lruvec:
+                sizes[q.lru_type] += q.length
+        return sizes[0], sizes[1]
+
+    def lruvec_active_inactive(self, lruvec: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """NR_ACTIVE_{ANON,FILE} and NR_INACTIVE_{ANON,FILE} of an lruvec,
+        from the activeness the policy gave its lists."""
+        active, inactive = [0, 0], [0, 0]
+        for q in self.lists.queues:
+            if q.lruvec == lruvec:
+                (active if q.active else inactive)[q.lru_type] += q.length
+        return (active[0], active[1]), (inactive[0], inactive[1])
+
+    def _sample(self) -> None:
+        row = {"time_ns": self.now}
+        for node in self.nodes:
+            row[f"node{node.nid}_free"] = node.nr_free
+            active, inactive = self.lruvec_active_inactive(node.nid)
+            row[f"node{node.nid}_active_anon"], row[f"node{node.nid}_active_file"] = active
+            row[f"node{node.nid}_inactive_anon"], row[f"node{node.nid}_inactive_file"] = inactive
+        totals = self.vmstat.events.sum(axis=0)
+        for name in ("pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct", "pgmajfault",
+                     "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):
+            row[name] = int(totals[VmEvent[name.upper()]])
+        self.samples.append(row)

@@ -1,0 +1,479 @@
+"""The vmscan core library: scan control, the shrink driver, kswapd, direct
+reclaim, and the folio-list reclaim that unmaps, writes back and frees.
+
+This is the half of mm/vmscan.c that upstream's pluggable reclaim keeps in
+the core. Everything a replacement policy decides goes through the hooks
+(hooks/hookspec.py): which folios to scan and how many of each type
+(should_reclaim, age, select_victims), where survivors go (folio_putback),
+and what a refault means (on_refault). What stays here is mechanism: the
+shrink_lruvec loop and its proportional stop, writeback and swap-out,
+freeing and shadow entries, and kswapd's balance_pgdat with its priorities
+and failure counting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hooks.types import (
+    LRU_ANON,
+    LRU_FILE,
+    PG_dirty,
+    PG_reclaim,
+    PG_swapcache,
+    PG_workingset,
+    PG_writeback,
+    PutbackReason,
+    ReclaimReason,
+    ReclaimStat,
+    ScanDecision,
+    ScanRequest,
+    Victims,
+)
+from simulator.vmstat import VmEvent
+
+if TYPE_CHECKING:
+    from simulator.machine import Machine
+
+SWAP_CLUSTER_MAX = 32
+DEF_PRIORITY = 12
+MAX_RECLAIM_RETRIES = 16
+KSWAPD_NAP_NS = 100_000_000  # HZ/10
+
+FREED = -1
+
+PGSCAN = {ReclaimReason.KSWAPD: VmEvent.PGSCAN_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSCAN_DIRECT}
+PGSTEAL = {ReclaimReason.KSWAPD: VmEvent.PGSTEAL_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSTEAL_DIRECT}
+PGSCAN_TYPE = (VmEvent.PGSCAN_ANON, VmEvent.PGSCAN_FILE)
+PGSTEAL_TYPE = (VmEvent.PGSTEAL_ANON, VmEvent.PGSTEAL_FILE)
+
+
+class ReclaimError(RuntimeError):
+    """The core caught itself in a state the kernel would never reach."""
+
+
+@dataclass
+class Kswapd:
+    """A node's kswapd: "running" a balance_pgdat pass one priority step at
+    a time, "napping" for HZ/10 after it, or "sleeping" until woken."""
+
+    nid: int
+    state: str = "sleeping"
+    clock: int = 0
+    generation: int = 0  # invalidates a scheduled wake-up when the state changes
+    in_pass: bool = False
+    priority: int = DEF_PRIORITY
+    pass_reclaimed: int = 0
+    failures: int = 0  # pgdat->kswapd_failures
+
+
+class Vmscan:
+    def __init__(self, machine: Machine) -> None:
+        self.m = machine
+        n = machine.nr_lruvecs
+        # WORKINGSET_ACTIVATE_{ANON,FILE} per lruvec, and their value at the
+        # end of the last reclaim run (lruvec->refaults: snapshot_refaults)
+        self.workingset_activate = np.zeros((n, 2), np.int64)
+        self.refaults_snapshot = np.zeros((n, 2), np.int64)
+        self.kswapd = [Kswapd(nid) for nid in range(len(machine.nodes))]
+
+    # ------------------------------------------------------------------
+    # scan control
+    # ------------------------------------------------------------------
+    def scan_control(self, reason: ReclaimReason, nid: int, nr_to_reclaim: int, priority: int = DEF_PRIORITY) -> ScanRequest:
+        return ScanRequest(
+            reason=reason,
+            node=nid,
+            lruvec=-1,
+            priority=priority,
+            nr_to_reclaim=nr_to_reclaim,
+            swappiness=self.m.cfg.swappiness,
+            may_swap=True,
+        )
+
+    def _prepare(self, sc: ScanRequest, lruvec: int) -> None:
+        """prepare_scan_control(): what the policy sees of the node and lruvec."""
+        node = self.m.nodes[self.m.lruvec_node[lruvec]]
+        sc.lruvec = lruvec
+        sc.free_pages = node.nr_free
+        sc.high_wmark = node.wmark.high
+        sc.nr_swap_pages = self.m.swap.nr_free
+        delta = self.workingset_activate[lruvec] - self.refaults_snapshot[lruvec]
+        sc.refaults_since_snapshot = (int(delta[LRU_ANON]), int(delta[LRU_FILE]))
+
+    def snapshot_refaults(self, nid: int) -> None:
+        for lruvec in self.m.node_lruvecs[nid]:
+            self.refaults_snapshot[lruvec] = self.workingset_activate[lruvec]
+
+    # ------------------------------------------------------------------
+    # shrink_node / shrink_lruvec
+    # ------------------------------------------------------------------
+    def shrink_node(self, nid: int, sc: ScanRequest) -> int:
+        """shrink_node(): every lruvec of the node; returns pages reclaimed.
+        Any progress tells a hopeless kswapd to try again."""
+        before = sc.nr_reclaimed
+        for lruvec in self.m.node_lruvecs[nid]:
+            self.shrink_lruvec(lruvec, sc)
+        reclaimed = sc.nr_reclaimed - before
+        if reclaimed:
+            self.kswapd[nid].failures = 0
+        return reclaimed
+
+    def shrink_lruvec(self, lruvec: int, sc: ScanRequest) -> None:
+        """shrink_lruvec(): walk the policy's scan decision in chunks of
+        SWAP_CLUSTER_MAX per list, inactive anon, active anon, inactive file,
+        active file, until done or, once enough is reclaimed, until the
+        smaller type is stopped and the larger cut to the same proportion."""
+        m = self.m
+        self._prepare(sc, lruvec)
+        decision = m.policy.should_reclaim(m.ctx, sc) if m.policy.should_reclaim else None
+        if decision is None:
+            decision = self.default_decision(sc)
+        # nr[] in the kernel's order: (type, is_age) pairs
+        nr = [decision.scan[LRU_ANON], decision.age[LRU_ANON], decision.scan[LRU_FILE], decision.age[LRU_FILE]]
+        targets = list(nr)
+        nr_to_reclaim = sc.nr_to_reclaim
+        nr_reclaimed = 0
+        # Global direct reclaim at DEF_PRIORITY scans everything it planned:
+        # the system is under memory pressure and reclaim must not stop early.
+        scan_adjusted = sc.reason == ReclaimReason.DIRECT and sc.priority == DEF_PRIORITY
+        while nr[0] or nr[2] or nr[3]:
+            for i in range(4):
+                if not nr[i]:
+                    continue
+                n = min(nr[i], SWAP_CLUSTER_MAX)
+                nr[i] -= n
+                lru_type = LRU_ANON if i < 2 else LRU_FILE
+                if i % 2:
+                    self._age(lruvec, sc, lru_type, n, balance=False)
+                else:
+                    nr_reclaimed += self.shrink_inactive_list(lruvec, sc, lru_type, n)
+            if nr_reclaimed < nr_to_reclaim or scan_adjusted:
+                continue
+            nr_anon, nr_file = nr[0] + nr[1], nr[2] + nr[3]
+            if not nr_anon or not nr_file:
+                break
+            # Stop the type with less left to scan; scan the other only as
+            # much as the stopped one got through, in proportion.
+            if nr_file > nr_anon:
+                stop, other = 0, 2
+                percentage = nr_anon * 100 // (targets[0] + targets[1] + 1)
+            else:
+                stop, other = 2, 0
+                percentage = nr_file * 100 // (targets[2] + targets[3] + 1)
+            nr[stop] = nr[stop + 1] = 0
+            for i in (other, other + 1):
+                scanned = targets[i] - nr[i]
+                nr[i] = targets[i] * (100 - percentage) // 100
+                nr[i] -= min(nr[i], scanned)
+            scan_adjusted = True
+        # Even without evicting anon, keep the anon lists in balance.
+        if sc.can_swap:
+            self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+
+    def default_decision(self, sc: ScanRequest) -> ScanDecision:
+        """Without should_reclaim: each type's resident pages >> priority,
+        anon only when it can go to swap."""
+        resident = self.m.lruvec_type_sizes(sc.lruvec)
+        anon = resident[LRU_ANON] >> sc.priority if sc.can_swap else 0
+        return ScanDecision(scan=(anon, resident[LRU_FILE] >> sc.priority))
+
+    def _age(self, lruvec: int, sc: ScanRequest, lru_type: int, nr: int, balance: bool) -> None:
+        m = self.m
+        if m.policy.age is None:
+            return
+        sc.lru_type, sc.nr_to_scan, sc.balance = lru_type, nr, balance
+        scanned = int(m.policy.age(m.ctx, sc) or 0)
+        sc.balance = False
+        if scanned:
+            m.vmstat.count(sc.node, VmEvent.PGREFILL, scanned)
+            m.charge(scanned * m.cfg.costs.scan_ns)
+
+    # ------------------------------------------------------------------
+    # shrink_inactive_list / shrink_folio_list
+    # ------------------------------------------------------------------
+    def shrink_inactive_list(self, lruvec: int, sc: ScanRequest, lru_type: int, nr_to_scan: int) -> int:
+        m = self.m
+        sc.lru_type, sc.nr_to_scan = lru_type, nr_to_scan
+        answer = m.policy.select_victims(m.ctx, sc)
+        victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type, sc.node)
+        if nr_scanned == 0:
+            return 0
+        isolated_from = m.lists.page_list[victims].copy()
+        m.lists.delete(victims)
+        if sc.reason in PGSCAN:
+            m.vmstat.count(sc.node, PGSCAN[sc.reason], nr_scanned)
+        m.vmstat.count(sc.node, PGSCAN_TYPE[lru_type], nr_scanned)
+        m.charge(nr_scanned * m.cfg.costs.scan_ns)
+        sc.nr_scanned += nr_scanned
+
+        stat, back, reasons = self.shrink_folio_list(victims, lruvec, lru_type, sc)
+        stat.nr_taken = nr_scanned
+        sc.nr_reclaimed += stat.nr_reclaimed
+        if sc.reason in PGSTEAL:
+            m.vmstat.count(sc.node, PGSTEAL[sc.reason], stat.nr_reclaimed)
+        m.vmstat.count(sc.node, PGSTEAL_TYPE[lru_type], stat.nr_reclaimed)
+
+        # Dirty file folios nobody has queued for I/O: the flushers are
+        # behind, wake them; kswapd may now write such folios itself.
+        if stat.nr_unqueued_dirty and stat.nr_unqueued_dirty == len(victims):
+            m.wakeup_flusher()
+            if sc.is_kswapd:
+                m.nodes[sc.node].dirty = True
+        sc.stat = stat
+        self.putback(back, reasons, isolated_from[np.isin(victims, back)] if len(back) else back, sc)
+        return stat.nr_reclaimed
+
+    def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
+        """The core trusts no answer: each victim must be resident on this
+        lruvec, of this type, on a list, and named once."""
+        if isinstance(answer, Victims):
+            folios, nr_scanned = answer.folios, int(answer.nr_scanned)
+        else:
+            folios = answer if answer is not None else np.empty(0, np.int64)
+            nr_scanned = -1
+        folios = np.asarray(folios, dtype=np.int64).ravel()
+        f = self.m.folios
+        in_range = (folios >= 0) & (folios < f.nr_pages)
+        ok = in_range.copy()
+        ok[in_range] = (
+            (f.lruvec[folios[in_range]] == lruvec)
+            & (f.type[folios[in_range]] == lru_type)
+            & (self.m.lists.page_list[folios[in_range]] >= 0)
+        )
+        valid = folios[ok]
+        uniq, first = np.unique(valid, return_index=True)
+        valid = valid[np.sort(first)]
+        invalid = len(folios) - len(valid)
+        if invalid:
+            self.m.vmstat.count(nid, VmEvent.PGPOLICY_INVALID, invalid)
+        if nr_scanned < 0:
+            nr_scanned = len(valid)
+        return valid, max(nr_scanned, len(valid))
+
+    def shrink_folio_list(self, victims: np.ndarray, lruvec: int, lru_type: int, sc: ScanRequest) -> tuple[ReclaimStat, np.ndarray, np.ndarray]:
+        """shrink_folio_list(): free what can be freed now; return the rest
+        with the reason it came back."""
+        m = self.m
+        f = m.folios
+        stat = ReclaimStat()
+        reasons = np.full(len(victims), FREED, np.int8)
+        flags = f.flags[victims]
+
+        # Under writeback: mark for rotation when the I/O ends, activate.
+        writeback = (flags & PG_writeback) != 0
+        if writeback.any():
+            f.flags[victims[writeback]] |= np.uint16(PG_reclaim)
+            reasons[writeback] = PutbackReason.ACTIVATE
+            stat.nr_writeback = int(writeback.sum())
+
+        if lru_type == LRU_ANON:
+            self._add_to_swap(victims, reasons, sc)
+
+        flags = f.flags[victims]
+        dirty = (reasons == FREED) & ((flags & PG_dirty) != 0)
+        if dirty.any():
+            self._reclaim_dirty(victims, dirty, flags, reasons, lru_type, sc, stat)
+
+        freed = victims[reasons == FREED]
+        if len(freed):
+            self._free_folios(freed, lruvec)
+        stat.nr_reclaimed = len(freed)
+        activated = reasons == PutbackReason.ACTIVATE
+        stat.nr_activate = (int(activated.sum()), 0) if lru_type == LRU_ANON else (0, int(activated.sum()))
+        m.charge(len(freed) * m.cfg.costs.free_ns)
+        back = reasons != FREED
+        return stat, victims[back], reasons[back]
+
+    def _add_to_swap(self, victims: np.ndarray, reasons: np.ndarray, sc: ScanRequest) -> None:
+        """add_to_swap(): an anon folio needs a swap slot before it can be
+        written out; without one it is activated."""
+        m = self.m
+        f = m.folios
+        need = (reasons == FREED) & ((f.flags[victims] & PG_swapcache) == 0)
+        idx = np.flatnonzero(need)
+        if len(idx) == 0:
+            return
+        granted = m.swap.alloc(len(idx)) if sc.may_swap else 0
+        got, refused = victims[idx[:granted]], idx[granted:]
+        f.flags[got] |= np.uint16(PG_swapcache | PG_dirty)
+        f.in_swap[got] = True
+        reasons[refused] = PutbackReason.ACTIVATE
+
+    def _reclaim_dirty(self, victims, dirty, flags, reasons, lru_type: int, sc: ScanRequest, stat: ReclaimStat) -> None:
+        """Dirty folios: anon goes to swap (pageout); a file folio is written
+        only by kswapd once the node is known to be full of dirty folios the
+        flushers have not reached, and only on its second pass (PG_reclaim).
+        Otherwise it is marked PG_reclaim and activated."""
+        m = self.m
+        f = m.folios
+        idx = np.flatnonzero(dirty)
+        stat.nr_unqueued_dirty = len(idx)
+        if lru_type == LRU_FILE:
+            writable = sc.is_kswapd and m.nodes[sc.node].dirty
+            can_write = ((flags[idx] & PG_reclaim) != 0) & writable & sc.may_writepage
+            deferred = victims[idx[~can_write]]
+            f.flags[deferred] |= np.uint16(PG_reclaim)
+            reasons[idx[~can_write]] = PutbackReason.ACTIVATE
+            m.vmstat.count(sc.node, VmEvent.NR_VMSCAN_IMMEDIATE_RECLAIM, len(deferred))
+            idx = idx[can_write]
+        elif not sc.may_writepage:
+            reasons[idx] = PutbackReason.KEEP
+            return
+        if len(idx):
+            m.pageout(victims[idx], sc.node, lru_type)
+            reasons[idx] = PutbackReason.KEEP
+            stat.nr_pageout = len(idx)
+
+    def _free_folios(self, freed: np.ndarray, lruvec: int) -> None:
+        """__remove_mapping(): the policy learns the eviction and gives a
+        shadow value; the shadow entry takes the place of the folio."""
+        m = self.m
+        values = m.policy.folio_evicted(m.ctx, freed) if m.policy.folio_evicted else None
+        values = np.zeros(len(freed), np.int64) if values is None else np.asarray(values, np.int64)
+        if values.shape != freed.shape:
+            raise ReclaimError(f"policy {m.policy.name!r}: folio_evicted returned {values.shape[0]} values for {len(freed)} folios")
+        workingset = (m.folios.flags[freed] & PG_workingset) != 0
+        m.workingset.evict(freed, lruvec, workingset, values)
+        m.release_frames(freed)
+
+    # ------------------------------------------------------------------
+    # putback
+    # ------------------------------------------------------------------
+    def putback(self, folios: np.ndarray, reasons: np.ndarray, isolated_from: np.ndarray, sc: ScanRequest | None) -> None:
+        """move_folios_to_lru(): the policy places what came back; without a
+        folio_putback hook each folio returns to the head of its list."""
+        m = self.m
+        if m.policy.folio_putback is not None:
+            m.policy.folio_putback(m.ctx, folios, reasons, sc)
+            return
+        for lst in np.unique(isolated_from).tolist():
+            sel = isolated_from == lst
+            m.lists.add(lst, folios[sel])
+
+    def writeback_done(self, folios: np.ndarray) -> None:
+        """folio_end_writeback(): PG_writeback clears; a folio reclaim marked
+        PG_reclaim rotates to be freed next (folio_rotate_reclaimable)."""
+        f = self.m.folios
+        folios = folios[(f.flags[folios] & PG_writeback) != 0]
+        f.flags[folios] &= np.uint16(~PG_writeback & 0xFFFF)
+        reclaim = (f.flags[folios] & PG_reclaim) != 0
+        rotate = folios[reclaim]
+        f.flags[rotate] &= np.uint16(~PG_reclaim & 0xFFFF)
+        rotate = rotate[((f.flags[rotate] & PG_dirty) == 0) & (self.m.lists.page_list[rotate] >= 0)]
+        if len(rotate) == 0:
+            return
+        reasons = np.full(len(rotate), PutbackReason.ROTATE, np.int8)
+        if self.m.policy.folio_putback is not None:
+            self.m.policy.folio_putback(self.m.ctx, rotate, reasons, None)
+        else:
+            for lst in np.unique(self.m.lists.page_list[rotate]).tolist():
+                sel = rotate[self.m.lists.page_list[rotate] == lst]
+                self.m.lists.add(lst, sel, tail=True)
+
+    # ------------------------------------------------------------------
+    # direct reclaim
+    # ------------------------------------------------------------------
+    def try_to_free_pages(self, nodes: tuple[int, ...], preferred: int) -> int:
+        """try_to_free_pages() → do_try_to_free_pages(): shrink every node of
+        the zonelist at decreasing priority until SWAP_CLUSTER_MAX pages are
+        reclaimed."""
+        m = self.m
+        m.vmstat.count(preferred, VmEvent.ALLOCSTALL_NORMAL)
+        m.events.emit("mm_vmscan_direct_reclaim_begin", m.now, order=0)
+        sc = self.scan_control(ReclaimReason.DIRECT, preferred, SWAP_CLUSTER_MAX)
+        for priority in range(DEF_PRIORITY, -1, -1):
+            sc.priority = priority
+            for nid in nodes:
+                sc.node = nid
+                self.shrink_node(nid, sc)
+            if sc.nr_reclaimed >= sc.nr_to_reclaim:
+                break
+        for nid in nodes:
+            self.snapshot_refaults(nid)
+        m.events.emit("mm_vmscan_direct_reclaim_end", m.now, nr_reclaimed=sc.nr_reclaimed)
+        return sc.nr_reclaimed
+
+    # ------------------------------------------------------------------
+    # kswapd
+    # ------------------------------------------------------------------
+    def pgdat_balanced(self, nid: int) -> bool:
+        node = self.m.nodes[nid]
+        return node.nr_free > node.wmark.high
+
+    def wakeup_kswapd(self, nid: int, now: int) -> bool:
+        """wakeup_kswapd(): wake a sleeping or napping kswapd unless the node
+        is balanced or kswapd has failed MAX_RECLAIM_RETRIES times. Returns
+        whether kswapd must be scheduled."""
+        k = self.kswapd[nid]
+        if k.state == "running" or k.failures >= MAX_RECLAIM_RETRIES or self.pgdat_balanced(nid):
+            return False
+        self.m.events.emit("mm_vmscan_wakeup_kswapd", now, nid=nid, order=0)
+        if k.state == "napping":
+            self.m.vmstat.count(nid, VmEvent.KSWAPD_LOW_WMARK_HIT_QUICKLY)
+        k.state = "running"
+        k.clock = max(k.clock, now)
+        k.generation += 1
+        return True
+
+    def kswapd_step(self, k: Kswapd) -> int | None:
+        """One priority step of balance_pgdat(). Returns when kswapd runs
+        next, or None when it goes to sleep."""
+        m = self.m
+        nid = k.nid
+        if k.state == "napping":
+            return self._kswapd_nap_end(k)
+        if not k.in_pass:
+            self._kswapd_start_pass(k)
+        if not self.pgdat_balanced(nid):
+            node = m.nodes[nid]
+            sc = self.scan_control(ReclaimReason.KSWAPD, nid, max(node.wmark.high, SWAP_CLUSTER_MAX), k.priority)
+            self.shrink_node(nid, sc)
+            # kswapd_shrink_node(): drop the priority unless this round
+            # scanned as much as it wanted; always if it freed nothing.
+            if sc.nr_scanned < sc.nr_to_reclaim or sc.nr_reclaimed == 0:
+                k.priority -= 1
+            k.pass_reclaimed += sc.nr_reclaimed
+            if not self.pgdat_balanced(nid) and k.priority >= 1:
+                return k.clock
+        return self._kswapd_end_pass(k)
+
+    def _kswapd_start_pass(self, k: Kswapd) -> None:
+        m = self.m
+        m.vmstat.count(k.nid, VmEvent.PAGEOUTRUN)
+        m.events.emit("mm_vmscan_kswapd_wake", k.clock, nid=k.nid, order=0)
+        k.in_pass, k.priority, k.pass_reclaimed = True, DEF_PRIORITY, 0
+        # kswapd_age_node(): keep the anon lists balanced even if only file
+        # pages are reclaimed
+        if m.swap.nr_free > 0:
+            sc = self.scan_control(ReclaimReason.KSWAPD, k.nid, SWAP_CLUSTER_MAX)
+            for lruvec in m.node_lruvecs[k.nid]:
+                self._prepare(sc, lruvec)
+                self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+
+    def _kswapd_end_pass(self, k: Kswapd) -> int | None:
+        nid = k.nid
+        if k.pass_reclaimed == 0:
+            k.failures += 1
+        self.snapshot_refaults(nid)
+        k.in_pass = False
+        if self.pgdat_balanced(nid):
+            self.m.nodes[nid].dirty = False  # clear_pgdat_congested()
+        if self.pgdat_balanced(nid) or k.failures >= MAX_RECLAIM_RETRIES:
+            k.state = "napping"
+            self.m.events.emit("mm_vmscan_kswapd_sleep", k.clock, nid=nid)
+            return k.clock + KSWAPD_NAP_NS
+        self.m.vmstat.count(nid, VmEvent.KSWAPD_HIGH_WMARK_HIT_QUICKLY)
+        return k.clock
+
+    def _kswapd_nap_end(self, k: Kswapd) -> int | None:
+        """After the HZ/10 nap: sleep for good if still balanced, else go on."""
+        if self.pgdat_balanced(k.nid) or k.failures >= MAX_RECLAIM_RETRIES:
+            k.state = "sleeping"
+            return None
+        self.m.vmstat.count(k.nid, VmEvent.KSWAPD_HIGH_WMARK_HIT_QUICKLY)
+        k.state = "running"
+        return k.clock
