@@ -1,0 +1,101 @@
+"""Plain-text tables and the results directory.
+
+Tables are aligned plain text, numbers right-aligned with thousands
+separators, so they read in a terminal and paste into a mail to a kernel
+list unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PROCESS_COLUMNS = (
+    ("accesses", "accesses", 1),
+    ("minflt", "minflt", 1),
+    ("majflt", "majflt", 1),
+    ("read_io", "read I/O", 1),
+    ("refaults", "refaults", 1),
+    ("allocstall", "allocstall", 1),
+    ("stall_ns", "stall ms", 1e-6),
+    ("io_wait_ns", "I/O wait ms", 1e-6),
+)
+
+VMSTAT_SUMMARY = (
+    "pgfault", "pgmajfault", "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
+    "pgrefill", "pgactivate", "pgdeactivate", "pgrotated", "pswpin", "pswpout", "pgpgin", "pgpgout",
+    "workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon",
+    "workingset_activate_file", "workingset_restore_anon", "workingset_restore_file",
+    "allocstall_normal", "pageoutrun", "kswapd_low_wmark_hit_quickly", "kswapd_high_wmark_hit_quickly",
+    "oom_kill",
+)
+
+
+def format_number(value: float) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Left-align the first column, right-align the rest."""
+    cells = [[str(h) for h in headers]] + [[r[0]] + [format_number(v) if isinstance(v, int | float) else str(v) for v in r[1:]] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """The text `reclaim-ext run` prints."""
+    seconds = result["virtual_time_ns"] / 1e9
+    head = (
+        f"policy {result['policy']}, seed {result['seed']}: {result['accesses']:,} accesses "
+        f"in {seconds:.3f} s of virtual time"
+    )
+    procs = [
+        [name] + [p[key] * scale if scale != 1 else p[key] for key, _, scale in PROCESS_COLUMNS] + [p["exit"] or "running"]
+        for name, p in result["processes"].items()
+    ]
+    proc_table = format_table(["process"] + [title for _, title, _ in PROCESS_COLUMNS] + ["state"], procs)
+    nodes = sorted(result["nodes"], key=int)
+    vm_rows = [[name] + [result["nodes"][n]["vmstat"][name] for n in nodes] + [result["vmstat"][name]] for name in VMSTAT_SUMMARY]
+    vm_table = format_table(["vmstat"] + [f"node{n}" for n in nodes] + ["total"], vm_rows)
+    return f"{head}\n\n{proc_table}\n\n{vm_table}\n"
+
+
+def format_vmstat(counters: dict[str, int]) -> str:
+    """/proc/vmstat's format: one "name value" per line."""
+    return "".join(f"{name} {value}\n" for name, value in counters.items())
+
+
+def write_results(out: Path, result: dict[str, Any], scenario_toml: str) -> None:
+    """A results directory later commands can read: the resolved scenario,
+    the summary, the counters as the kernel shows them, per-process stats
+    and the sampled time series."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scenario.toml").write_text(scenario_toml)
+    summary = {k: v for k, v in result.items() if k != "timeseries"}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / "vmstat").write_text(format_vmstat(result["vmstat"]))
+    for nid, node in result["nodes"].items():
+        (out / f"node{nid}").mkdir(exist_ok=True)
+        (out / f"node{nid}" / "vmstat").write_text(format_vmstat({**node["gauges"], **node["vmstat"]}))
+    _write_csv(out / "processes.csv", [{"process": name, **p} for name, p in result["processes"].items()])
+    _write_csv(out / "timeseries.csv", result["timeseries"])
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        path.write_text("")
+        return
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
