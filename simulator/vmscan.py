@@ -170,8 +170,9 @@ class Vmscan:
                 nr[i] = targets[i] * (100 - percentage) // 100
                 nr[i] -= min(nr[i], scanned)
             scan_adjusted = True
-        # Even without evicting anon, keep the anon lists in balance.
-        if sc.can_swap:
+        # Even without evicting anon, keep the anon lists in balance
+        # (can_age_anon_pages: swap exists, full or not).
+        if self.m.swap.total > 0:
             self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
 
     def default_decision(self, sc: ScanRequest) -> ScanDecision:
@@ -448,7 +449,7 @@ class Vmscan:
         k.in_pass, k.priority, k.pass_reclaimed = True, DEF_PRIORITY, 0
         # kswapd_age_node(): keep the anon lists balanced even if only file
         # pages are reclaimed
-        if m.swap.nr_free > 0:
+        if m.swap.total > 0:
             sc = self.scan_control(ReclaimReason.KSWAPD, k.nid, SWAP_CLUSTER_MAX)
             for lruvec in m.node_lruvecs[k.nid]:
                 self._prepare(sc, lruvec)
