@@ -58,38 +58,36 @@ def describe(value: object) -> str:
     return repr(value)
 
 
-def _unit_names(units: dict[str, int]) -> str:
-    return ", ".join(name for name in units if name)
-
-
-def _quantity(text: str, units: dict[str, int], what: str, example: str) -> Fraction:
+def _quantity(text: str, units: dict[str, int], expected: str, unit_names: str) -> Fraction:
     """The number in `text` times its unit, exactly."""
     match = _QUANTITY.fullmatch(text)
     if match is None:
-        raise ValueError(f"expected {what} such as {example}, got {describe(text)}")
+        raise ValueError(f"expected {expected}, got {describe(text)}")
     number, unit = match.groups()
     if unit not in units:
-        problem = "no unit" if not unit else f"unknown unit {describe(unit)}"
-        raise ValueError(f"{problem} in {describe(text)}: use one of {_unit_names(units)}")
+        problem = f"unknown unit {describe(unit)}" if unit else "no unit"
+        raise ValueError(f"{problem} in {describe(text)}: use {unit_names}")
     return Fraction(number) * units[unit]
 
 
-def _check_type(value: object, what: str, example: str) -> None:
+def _check_type(value: object, expected: str) -> None:
     # bool is an int to Python, but `size = true` is a mistake, not 1 page.
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected {what} such as {example}, got {describe(value)}")
+        raise ValueError(f"expected {expected}, got {describe(value)}")
 
 
 def parse_size(value: object, *, allow_zero: bool = False) -> int:
     """A size in pages: an int is pages, a string has a unit; bytes are
     rounded down to whole pages."""
-    _check_type(value, "a size (a number of pages or a string)", '"4GiB"')
+    expected = 'a size: a number of pages, or a string such as "4GiB" or "100 pages"'
+    _check_type(value, expected)
     amount = value * PAGE_SIZE if isinstance(value, int) else _quantity(
-        value, _SIZE_UNITS, "a size", '"4GiB", "512K" or "100 pages"'
+        value, _SIZE_UNITS, expected, "B, KiB, MiB, GiB, TiB (or K, M, G, T) or pages"
     )
     pages = int(amount // PAGE_SIZE)
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValueError(f"must be {'zero or ' if allow_zero else ''}positive, got {describe(value)}")
+        sign = "zero or positive" if allow_zero else "positive"
+        raise ValueError(f"must be {sign}, got {describe(value)}")
     if amount > 0 and pages == 0:
         raise ValueError(f"must be at least one page (4KiB), got {describe(value)}")
     if pages > MAX_PAGES:
@@ -102,12 +100,14 @@ def parse_size(value: object, *, allow_zero: bool = False) -> int:
 
 def parse_duration(value: object, *, positive: bool = False) -> int:
     """A duration in nanoseconds: an int is nanoseconds, a string has a unit."""
-    _check_type(value, "a duration (nanoseconds or a string)", '"100us" or "30s"')
+    expected = 'a duration: nanoseconds, or a string such as "100us" or "30s"'
+    _check_type(value, expected)
     amount = Fraction(value) if isinstance(value, int) else _quantity(
-        value, _DURATION_UNITS, "a duration", '"100us", "30s" or "2min"'
+        value, _DURATION_UNITS, expected, "ns, us, ms, s or min"
     )
     if amount < 0 or (amount == 0 and positive):
-        raise ValueError(f"must be {'' if positive else 'zero or '}positive, got {describe(value)}")
+        sign = "positive" if positive else "zero or positive"
+        raise ValueError(f"must be {sign}, got {describe(value)}")
     if amount.denominator != 1:
         raise ValueError(f"{describe(value)} is not a whole number of nanoseconds")
     return int(amount)
@@ -116,14 +116,15 @@ def parse_duration(value: object, *, positive: bool = False) -> int:
 def parse_bandwidth(value: object) -> int:
     """A bandwidth in bytes per second: an int is bytes per second, a string
     is a size per second, "1GiB/s" or "500MB/s"."""
-    example = '"1GiB/s" or "500MB/s"'
-    _check_type(value, "a bandwidth (bytes per second or a string)", example)
+    expected = 'a bandwidth: bytes per second, or a string such as "1GiB/s" or "500MB/s"'
+    _check_type(value, expected)
     if isinstance(value, int):
         amount = Fraction(value)
     elif value.rstrip().endswith("/s"):
-        amount = _quantity(value.rstrip()[:-2], _BANDWIDTH_UNITS, "a bandwidth", example)
+        unit_names = "B, kB, MB, GB, TB (decimal) or KiB, MiB, GiB, TiB (binary), per second"
+        amount = _quantity(value.rstrip()[:-2], _BANDWIDTH_UNITS, expected, unit_names)
     else:
-        raise ValueError(f"expected a bandwidth such as {example}, got {describe(value)}")
+        raise ValueError(f"expected {expected}, got {describe(value)}")
     if int(amount) <= 0:
         raise ValueError(f"must be at least 1 byte per second, got {describe(value)}")
     return int(amount)
@@ -132,9 +133,10 @@ def parse_bandwidth(value: object) -> int:
 def parse_count(value: object) -> int:
     """A positive count: an int, or a string with a decimal suffix, "500k",
     "2M", "1.5G"."""
-    _check_type(value, "a count", '2000000 or "2M"')
+    expected = 'a count: a number, or a string such as "500k" or "2M"'
+    _check_type(value, expected)
     amount = Fraction(value) if isinstance(value, int) else _quantity(
-        value, _COUNT_UNITS, "a count", '"500k" or "2M"'
+        value, _COUNT_UNITS, expected, "no suffix, k, M or G"
     )
     if amount <= 0:
         raise ValueError(f"must be positive, got {describe(value)}")
