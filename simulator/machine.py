@@ -50,12 +50,13 @@ from simulator.policy import BoundPolicy
 from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
 from simulator.vmstat import VmEvent, VmStat
 from simulator.workingset import Workingset, workingset_size
-from simulator.workload import ProcessStream
+from simulator.workload import AccessChunk, ProcessStream
 
 CHUNK = 1024  # accesses per process step
 DIRTY_EXPIRE_NS = 30 * NSEC_PER_SEC  # dirty_expire_centisecs
 DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
 READAHEAD_PAGES = 32  # the default 128 KiB readahead window
+WRITEBACK_THROTTLE_NS = 100_000_000  # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): HZ/10
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
 # event kinds, in the order they win a tie at the same time and sequence
@@ -76,6 +77,9 @@ class Process:
     region_young_bit: np.ndarray  # per region: this mapping's accessed bit
     anon_pages: np.ndarray  # the ids of its anon pages (freed at exit)
     clock: int = 0
+    pending: AccessChunk | None = None  # the rest of a chunk cut short by throttling
+    throttled_until: int | None = None
+    no_progress_loops: int = 0
     alive: bool = True
     started: bool = False
     exit_reason: str = ""
@@ -121,7 +125,7 @@ class Machine:
         self.policy.policy_init(self.ctx)
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
-        self._writeback: dict[int, np.ndarray] = {}  # folios under writeback, by completion event
+        self._writeback: dict[int, tuple[int, np.ndarray]] = {}  # completion time and folios, by event
         self._writeback_seq = 0
         self.invariant_checker = None
 
@@ -225,7 +229,7 @@ class Machine:
             elif kind == KSWAPD:
                 self._kswapd_step(ident, gen)
             elif kind == WRITEBACK:
-                self.vmscan.writeback_done(self._writeback.pop(gen))
+                self.vmscan.writeback_done(self._writeback.pop(gen)[1])
             elif kind == FLUSHER:
                 self._flusher(periodic=True)
             elif kind == SAMPLE:
@@ -281,8 +285,9 @@ class Machine:
             self._schedule(p.clock, PROCESS, p.pid)
 
     def _run_chunk(self, p: Process, n: int) -> None:
-        chunk = p.stream.next_chunk(n, p.clock)
+        chunk, p.pending = p.pending or p.stream.next_chunk(n, p.clock), None
         pages, region, write = chunk.pages, chunk.region, chunk.write
+        n = len(pages)
         folios = self.folios
         pos = 0
         loops = 0
@@ -296,6 +301,11 @@ class Machine:
                 order = np.argsort(first)
                 new, new_pos = uniq[order], missing[first[order]]
                 got = self._allocate(p, new)
+                if got == 0 and p.throttled_until is not None:
+                    # asleep until writeback completes: resume here later
+                    p.pending = AccessChunk(pages[pos:], region[pos:], write[pos:])
+                    p.clock, p.throttled_until = p.throttled_until, None
+                    break
                 if got == 0:
                     loops += 1
                     if loops > MAX_SLOWPATH_LOOPS:
@@ -402,7 +412,6 @@ class Machine:
     def _direct_reclaim_slowpath(self, p: Process) -> None:
         """__alloc_pages_slowpath() from direct reclaim on: reclaim, retry
         while should_reclaim_retry() says so, then the OOM killer."""
-        no_progress_loops = 0
         zl = next(iter(p.zonelists.values()))
         nodes = tuple(sorted({n for z in p.zonelists.values() for n in z}))
         while p.alive:
@@ -416,15 +425,23 @@ class Machine:
             p.stats["allocstall"] += 1
             self.now = p.clock
             if self._budget(p, "min") > 0:
+                p.no_progress_loops = 0
                 return
-            no_progress_loops = 0 if progress else no_progress_loops + 1
-            if no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes, no_progress_loops):
+            p.no_progress_loops = 0 if progress else p.no_progress_loops + 1
+            if not progress and self._writeback:
+                # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): what reclaim
+                # found is under writeback; sleep until some completes
+                wake = min(WRITEBACK_THROTTLE_NS + p.clock, min(t for t, _ in self._writeback.values()))
+                p.throttled_until = max(wake, p.clock + 1)
+                p.stats["stall_ns"] += p.throttled_until - p.clock
+                return
+            if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes, p.no_progress_loops):
                 continue
             if not self.out_of_memory(p):
                 raise SimulationError("out of memory and no killable process left")
+            p.no_progress_loops = 0
             if self._budget(p, "min") > 0:
                 return
-            no_progress_loops = 0
 
     def _reclaim_could_succeed(self, nodes: tuple[int, ...], no_progress_loops: int) -> bool:
         """should_reclaim_retry(): would some node pass its min watermark if
@@ -576,7 +593,7 @@ class Machine:
         if reclaim:
             self.vmstat.count(nid, VmEvent.NR_VMSCAN_WRITE, len(folios))
         self._writeback_seq += 1
-        self._writeback[self._writeback_seq] = folios.copy()
+        self._writeback[self._writeback_seq] = (done, folios.copy())
         self._schedule(done, WRITEBACK, 0, self._writeback_seq)
 
     def wakeup_flusher(self) -> None:
