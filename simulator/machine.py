@@ -146,8 +146,10 @@ class Machine:
                 if region.kind == "anon":
                     bases.append(next_id)
                     next_id += region.pages
-                else:
+                elif region.file in self.file_base:
                     bases.append(self.file_base[region.file] + region.file_offset)
+                else:
+                    raise ValueError(f"process {proc.name!r} maps file {region.file!r}, which MachineConfig.files does not declare")
             self.region_base.append(bases)
         page_type = np.full(next_id, LRU_FILE, np.int8)
         self.folios = FolioTable(next_id, page_type)
