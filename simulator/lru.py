@@ -37,6 +37,7 @@ from hooks.types import (
     LRU_FILE,
     PG_policy0,
     PG_policy1,
+    PG_reclaim,
     PG_writeback,
     PG_dirty,
     PG_workingset,
@@ -289,8 +290,12 @@ class ClassicLRU:
         ctx.folio_set_flags(checked[referenced_ptes > 0], PG_referenced)
         is_file = np.full(len(checked), t == LRU_FILE)
         verdict = folio_check_references(referenced_ptes, referenced_folio, is_file, (cflags & VM_EXEC) != 0)
-        # A dirty folio referenced through read() is not worth writing out.
-        keep = (verdict == FOLIOREF_KEEP) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ((cflags & PG_dirty) != 0))
+        # A dirty folio referenced through read() is not worth writing out:
+        # shrink_folio_list keeps it only where it would otherwise write it
+        # (kswapd, PG_reclaim, PGDAT_DIRTY). Elsewhere the core sets
+        # PG_reclaim and activates it like any dirty file folio.
+        kswapd_would_write = (request.is_kswapd and request.node_dirty) & ((cflags & PG_reclaim) != 0)
+        keep = (verdict == FOLIOREF_KEEP) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ((cflags & PG_dirty) != 0) & kswapd_would_write)
         self._activate(ctx, lruvec, checked[verdict == FOLIOREF_ACTIVATE])
         ctx.list_add(self._list(lruvec, t, False), checked[keep])
         reclaim = (verdict == FOLIOREF_RECLAIM) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ~keep)
@@ -311,12 +316,15 @@ class ClassicLRU:
             ctx.folio_clear_flags(folios[keep], PG_active)
             self._add(ctx, folios[keep], np.zeros(int(keep.sum()), np.int64))
         if rotate.any():
-            # only inactive folios go to the tail, to be reclaimed next
-            candidates = folios[rotate]
-            inactive = candidates[(ctx.folio_flags(candidates) & PG_active) == 0]
-            self._add(ctx, inactive, np.zeros(len(inactive), np.int64), tail=True)
-            for lruvec in np.unique(ctx.folio_lruvec(inactive)).tolist():
-                ctx.count_event("pgrotated", lruvec, int(np.sum(ctx.folio_lruvec(inactive) == lruvec)))
+            # lru_move_tail(): active or not, clear PG_active and go to the
+            # inactive tail, to be reclaimed next (a dirty folio was
+            # activated with PG_reclaim until its writeback ended)
+            rotated = folios[rotate]
+            ctx.folio_clear_flags(rotated, PG_active)
+            self._add(ctx, rotated, np.zeros(len(rotated), np.int64), tail=True)
+            lruvecs = ctx.folio_lruvec(rotated)
+            for lruvec in np.unique(lruvecs).tolist():
+                ctx.count_event("pgrotated", lruvec, int(np.sum(lruvecs == lruvec)))
         if request is not None:
             stat = request.stat
             self._note_cost(ctx, request.lruvec, request.lru_type, stat.nr_pageout, stat.nr_taken - stat.nr_reclaimed)
