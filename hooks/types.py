@@ -116,6 +116,9 @@ class ScanRequest:
     free_pages: int = 0
     high_wmark: int = 0
     nr_swap_pages: int = 0
+    # PGDAT_DIRTY: kswapd found the node's reclaimable file folios all dirty
+    # and not queued for I/O, so it writes dirty file folios itself
+    node_dirty: bool = False
     # WORKINGSET_ACTIVATE_{ANON,FILE} on this lruvec since the end of the last
     # reclaim run (the kernel's snapshot_refaults)
     refaults_since_snapshot: tuple[int, int] = (0, 0)

@@ -25,9 +25,10 @@ class BlockDevice:
         self.busy_until = start + nr * self.ns_per_page
         return self.busy_until
 
-    def read_sync(self, now: int, nr: int, nr_requests: int) -> int:
+    def read_sync(self, now: int, nr: int, nr_requests: float) -> int:
         """A process reads nr pages in nr_requests requests and waits for
-        each request in turn (readahead makes one request of many pages)."""
+        each request in turn (readahead makes one request of many pages, so
+        a page's share of a request can be a fraction)."""
         self.pages_read += nr
         return int(self._transfer(now, nr) + nr_requests * self.latency_ns)
 

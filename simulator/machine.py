@@ -52,7 +52,8 @@ from simulator.vmstat import VmEvent, VmStat
 from simulator.workingset import Workingset, workingset_size
 from simulator.workload import AccessChunk, ProcessStream
 
-CHUNK = 1024  # accesses per process step
+CHUNK = 1024  # accesses generated at a time
+TIMESLICE_NS = 4_000_000  # a process runs this long before other processes get their turn
 DIRTY_EXPIRE_NS = 30 * NSEC_PER_SEC  # dirty_expire_centisecs
 DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
 READAHEAD_PAGES = 32  # the default 128 KiB readahead window
@@ -77,8 +78,8 @@ class Process:
     region_young_bit: np.ndarray  # per region: this mapping's accessed bit
     anon_pages: np.ndarray  # the ids of its anon pages (freed at exit)
     clock: int = 0
-    pending: AccessChunk | None = None  # the rest of a chunk cut short by throttling
-    throttled_until: int | None = None
+    pending: AccessChunk | None = None  # the rest of a chunk cut short (timeslice, sleep)
+    sleep_until: int | None = None  # the allocator sent the process to sleep
     no_progress_loops: int = 0
     alive: bool = True
     started: bool = False
@@ -125,7 +126,8 @@ class Machine:
         self.policy.policy_init(self.ctx)
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
-        self._writeback: dict[int, tuple[int, np.ndarray]] = {}  # completion time and folios, by event
+        self._writeback: dict[int, np.ndarray] = {}  # folios under writeback, by request
+        self._writeback_heap: list[tuple[int, int]] = []  # (completion time, request)
         self._writeback_seq = 0
         self.invariant_checker = None
 
@@ -229,9 +231,10 @@ class Machine:
             if kind == PROCESS:
                 self._process_step(self.processes[ident])
             elif kind == KSWAPD:
-                self._kswapd_step(ident, gen)
+                if gen == self.vmscan.kswapd[ident].generation:  # else superseded
+                    self._run_kswapd(ident, time)
             elif kind == WRITEBACK:
-                self.vmscan.writeback_done(self._writeback.pop(gen)[1])
+                self._complete_writeback_until(time)
             elif kind == FLUSHER:
                 self._flusher(periodic=True)
             elif kind == SAMPLE:
@@ -287,39 +290,68 @@ class Machine:
             self._schedule(p.clock, PROCESS, p.pid)
 
     def _run_chunk(self, p: Process, n: int) -> None:
+        """Run accesses until the chunk ends, the process has used its
+        timeslice, or the allocator sends it to sleep; what is left of the
+        chunk waits in p.pending for the next step."""
         chunk, p.pending = p.pending or p.stream.next_chunk(n, p.clock), None
         pages, region, write = chunk.pages, chunk.region, chunk.write
+        # the run's or the process's end may have come closer since this
+        # chunk was generated: what lies beyond it is never run
+        pages, region, write = pages[:n], region[:n], write[:n]
         n = len(pages)
         folios = self.folios
+        slice_end = p.clock + TIMESLICE_NS
         pos = 0
         loops = 0
         while pos < n and p.alive:
+            if p.clock >= slice_end:
+                p.pending = AccessChunk(pages[pos:], region[pos:], write[pos:])
+                break
+            self.now = p.clock
             rest = pages[pos:]
             missing = np.flatnonzero(folios.node[rest] < 0)
-            if len(missing) == 0:
-                cut, new = n - pos, missing
-            else:
-                uniq, first = np.unique(rest[missing], return_index=True)
-                order = np.argsort(first)
-                new, new_pos = uniq[order], missing[first[order]]
+            uniq, first = np.unique(rest[missing], return_index=True)
+            order = np.argsort(first)
+            new, new_pos = uniq[order], missing[first[order]]
+            cut = self._timeslice_cut(p, rest, new, new_pos, slice_end - p.clock)
+            new, new_pos = new[new_pos < cut], new_pos[new_pos < cut]
+            if len(new):
                 got = self._allocate(p, new)
-                if got == 0 and p.throttled_until is not None:
-                    # asleep until writeback completes: resume here later
+                if got == 0 and p.sleep_until is not None:
+                    # it yields (to a woken kswapd) or sleeps (on writeback): resume here later
                     p.pending = AccessChunk(pages[pos:], region[pos:], write[pos:])
-                    p.clock, p.throttled_until = p.throttled_until, None
+                    p.clock, p.sleep_until = p.sleep_until, None
                     break
                 if got == 0:
                     loops += 1
                     if loops > MAX_SLOWPATH_LOOPS:
                         raise SimulationError(f"process {p.cfg.name!r}: the allocator looped {loops} times without progress")
                     continue  # reclaim ran: residency changed, look again
-                cut = int(new_pos[got]) if got < len(new) else n - pos
-                new = new[:got]
-                self._fault_in(p, new, region[pos + new_pos[:got]])
+                if got < len(new):
+                    cut = int(new_pos[got])
+                new, new_pos = new[:got], new_pos[:got]
+                self._fault_in(p, new, region[pos + new_pos])
             self._account_accesses(p, pages[pos : pos + cut], region[pos : pos + cut], write[pos : pos + cut], len(new))
             pos += cut
         p.stats["accesses"] += pos
         self.total_accesses += pos
+
+    def _timeslice_cut(self, p: Process, rest: np.ndarray, new: np.ndarray, new_pos: np.ndarray, budget_ns: int) -> int:
+        """How many of the accesses in `rest` fit in what is left of the
+        timeslice, counting the expected cost of each first fault."""
+        f = self.folios
+        costs = self.cfg.costs
+        per_access = np.full(len(rest), costs.access_ns, np.float64)
+        if len(new):
+            anon = f.type[new] == LRU_ANON
+            swapin = anon & f.in_swap[new]
+            per_access[new_pos] = np.where(
+                swapin, self.swap_dev.latency_ns + self.swap_dev.ns_per_page,
+                np.where(anon, costs.minor_fault_ns, self.backing_dev.latency_ns / READAHEAD_PAGES + self.backing_dev.ns_per_page),
+            )
+        elapsed = np.cumsum(per_access)
+        # at least one access, so that a process always makes progress
+        return max(1, int(np.searchsorted(elapsed, budget_ns, side="left")) + 1) if elapsed[-1] > budget_ns else len(rest)
 
     def _account_accesses(self, p: Process, pages: np.ndarray, region: np.ndarray, write: np.ndarray, nr_faults: int) -> None:
         """Hits only set bits: the accessed bit of the process's mapping, or
@@ -370,11 +402,14 @@ class Machine:
         then the slow path: wake every kswapd, retry at min, reclaim directly.
         Returns how many of `pages` got frames (0 after a reclaim, so the
         caller re-checks residency)."""
+        # kswapd and writeback run beside the process: bring them to its time
+        self._catch_up(p.clock)
         if self._budget(p, "low") > 0:
             return self._place(p, pages, "low")
-        for zl in p.zonelists.values():
-            for nid in zl:
-                self.wakeup_kswapd(nid)
+        for nid in sorted({n for zl in p.zonelists.values() for n in zl}):
+            self.wakeup_kswapd(nid)
+        self._catch_up(p.clock)
+        self.now = p.clock
         if self._budget(p, "min") > 0:
             return self._place(p, pages, "min")
         self._direct_reclaim_slowpath(p)
@@ -433,9 +468,9 @@ class Machine:
             if not progress and self._writeback:
                 # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): what reclaim
                 # found is under writeback; sleep until some completes
-                wake = min(WRITEBACK_THROTTLE_NS + p.clock, min(t for t, _ in self._writeback.values()))
-                p.throttled_until = max(wake, p.clock + 1)
-                p.stats["stall_ns"] += p.throttled_until - p.clock
+                wake = min(WRITEBACK_THROTTLE_NS + p.clock, self._writeback_heap[0][0])
+                p.sleep_until = max(wake, p.clock + 1)
+                p.stats["stall_ns"] += p.sleep_until - p.clock
                 return
             if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes, p.no_progress_loops):
                 continue
@@ -460,20 +495,45 @@ class Machine:
     def wakeup_kswapd(self, nid: int) -> None:
         if self.vmscan.wakeup_kswapd(nid, self.now):
             k = self.vmscan.kswapd[nid]
-            self._schedule(k.clock, KSWAPD, nid, k.generation)
+            self._schedule(k.next_time, KSWAPD, nid, k.generation)
 
-    def _kswapd_step(self, nid: int, gen: int) -> None:
+    # ------------------------------------------------------------------
+    # concurrency: kswapd and writeback run on their own, and are brought
+    # up to a process's time whenever it allocates (so their work up to
+    # that time is done before the allocation looks at free memory)
+    # ------------------------------------------------------------------
+    def _catch_up(self, until: int) -> None:
+        """Run every kswapd step and writeback completion due by `until`,
+        in time order."""
+        while True:
+            due = [(k.next_time, k.nid) for k in self.vmscan.kswapd if k.next_time is not None and k.next_time <= until]
+            wb = self._writeback_heap[0][0] if self._writeback_heap else None
+            if due and (wb is None or min(due)[0] <= wb):
+                self._run_kswapd(min(due)[1], min(due)[0])
+            elif wb is not None and wb <= until:
+                self._complete_writeback_until(wb)
+            else:
+                return
+
+    def _run_kswapd(self, nid: int, until: int) -> None:
+        """kswapd's steps due by `until`; then its next step goes on the heap."""
         k = self.vmscan.kswapd[nid]
-        if gen != k.generation:
-            return  # superseded by a wake-up
-        self.now = k.clock = max(k.clock, self.now)
-        start = self._pending_ns
-        next_time = self.vmscan.kswapd_step(k)
-        k.clock += self._pending_ns - start
-        self._pending_ns = start
-        if next_time is not None:
-            k.generation += 1
-            self._schedule(max(next_time, k.clock), KSWAPD, nid, k.generation)
+        while k.next_time is not None and k.next_time <= until:
+            self.now = k.clock = max(k.clock, k.next_time)
+            start = self._pending_ns
+            k.next_time = self.vmscan.kswapd_step(k)
+            k.clock += self._pending_ns - start
+            self._pending_ns = start
+            if k.next_time is not None:
+                k.next_time = max(k.next_time, k.clock)
+        k.generation += 1
+        if k.next_time is not None:
+            self._schedule(k.next_time, KSWAPD, nid, k.generation)
+
+    def _complete_writeback_until(self, until: int) -> None:
+        while self._writeback_heap and self._writeback_heap[0][0] <= until:
+            _, seq = heapq.heappop(self._writeback_heap)
+            self.vmscan.writeback_done(self._writeback.pop(seq))
 
     # ------------------------------------------------------------------
     # faults
@@ -515,7 +575,7 @@ class Machine:
             p.clock = self.swap_dev.read_sync(p.clock, nr_swapin, nr_swapin)
         if nr_file:
             # file faults and reads come with readahead: one request a window
-            p.clock = self.backing_dev.read_sync(p.clock, nr_file, -(-nr_file // READAHEAD_PAGES))
+            p.clock = self.backing_dev.read_sync(p.clock, nr_file, nr_file / READAHEAD_PAGES)
         wait = p.clock - io_start
         p.stats["io_wait_ns"] += wait
         # PSI counts the wait for refaulting workingset pages as a memory stall
@@ -595,8 +655,9 @@ class Machine:
         if reclaim:
             self.vmstat.count(nid, VmEvent.NR_VMSCAN_WRITE, len(folios))
         self._writeback_seq += 1
-        self._writeback[self._writeback_seq] = (done, folios.copy())
-        self._schedule(done, WRITEBACK, 0, self._writeback_seq)
+        self._writeback[self._writeback_seq] = folios.copy()
+        heapq.heappush(self._writeback_heap, (done, self._writeback_seq))
+        self._schedule(done, WRITEBACK)
 
     def wakeup_flusher(self) -> None:
         """wakeup_flusher_threads(WB_REASON_VMSCAN): write every dirty file

@@ -63,7 +63,8 @@ class Kswapd:
     nid: int
     state: str = "sleeping"
     clock: int = 0
-    generation: int = 0  # invalidates a scheduled wake-up when the state changes
+    next_time: int | None = None  # when it runs next; None while asleep
+    generation: int = 0  # invalidates a scheduled step when it runs early
     in_pass: bool = False
     priority: int = DEF_PRIORITY
     pass_reclaimed: int = 0
@@ -101,6 +102,7 @@ class Vmscan:
         sc.free_pages = node.nr_free
         sc.high_wmark = node.wmark.high
         sc.nr_swap_pages = self.m.swap.nr_free
+        sc.node_dirty = node.dirty
         delta = self.workingset_activate[lruvec] - self.refaults_snapshot[lruvec]
         sc.refaults_since_snapshot = (int(delta[LRU_ANON]), int(delta[LRU_FILE]))
 
@@ -417,6 +419,7 @@ class Vmscan:
             self.m.vmstat.count(nid, VmEvent.KSWAPD_LOW_WMARK_HIT_QUICKLY)
         k.state = "running"
         k.clock = max(k.clock, now)
+        k.next_time = k.clock
         k.generation += 1
         return True
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from simulator.config import (
+    CostConfig,
     DeviceConfig,
     FileConfig,
     MachineConfig,
@@ -107,7 +108,7 @@ def test_interleave_spreads_pages_round_robin():
 
 
 def test_kswapd_wakes_below_low_and_restores_the_high_watermark():
-    m = machine([ProcessConfig("p", (anon(4000),))], nodes=(2000,), swap=8000, accesses=100_000)
+    m = machine([ProcessConfig("p", (anon(4000),))], nodes=(2000,), swap=8000, accesses=30_000)
     m.run()
     ev = vm(m)
     assert ev["pageoutrun"] > 0 and ev["pgscan_kswapd"] > 0 and ev["pgsteal_kswapd"] > 0
@@ -117,11 +118,12 @@ def test_kswapd_wakes_below_low_and_restores_the_high_watermark():
 
 
 def test_direct_reclaim_happens_when_kswapd_falls_behind():
-    # a streaming reader faults a whole chunk at once; kswapd only runs
-    # between chunks, so the allocator reaches the min watermark first
+    # reclaim that costs 40 us a page cannot keep up with a reader that
+    # needs a new page every 7 us: the reader reaches min and reclaims itself
     m = machine(
         [ProcessConfig("reader", (RegionConfig(kind="file", file="f", pages=8000, access="rw", pattern=PatternConfig(kind="sequential")),))],
         nodes=(1000,), files=(FileConfig("f", 8000),), accesses=20_000,
+        costs=CostConfig(scan_ns=20_000, rmap_ns=20_000),
     )
     m.run()
     ev = vm(m)

@@ -67,7 +67,7 @@ def tiny_machine(policy) -> Machine:
         files=(FileConfig("f", 400),),
         swap=SwapConfig(2000, DeviceConfig(10_000, 1 << 30)),
     )
-    return Machine(cfg, RunConfig(accesses=6000), "recorder", policy)
+    return Machine(cfg, RunConfig(accesses=20000), "recorder", policy)
 
 
 def test_the_order_of_hook_calls_on_a_tiny_run():
