@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hooks.types import PG_swapcache
-from simulator.vmstat import VmEvent
+from simulator.vmstat import VM_EVENTS, VmEvent
 
 if TYPE_CHECKING:
     from simulator.machine import Machine
@@ -91,5 +91,5 @@ def _counters(m: Machine) -> str | None:
         (VmEvent.PGSCAN_FILE, VmEvent.PGSTEAL_FILE),
     ):
         if ev[steal] > ev[scan]:
-            return f"{steal.name.lower()} {ev[steal]} exceeds {scan.name.lower()} {ev[scan]}"
+            return f"{VM_EVENTS[steal]} {ev[steal]} exceeds {VM_EVENTS[scan]} {ev[scan]}"
     return None

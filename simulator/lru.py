@@ -50,6 +50,7 @@ from hooks.types import (
     VM_EXEC,
 )
 from simulator.config import PAGE_SHIFT
+from simulator.folios import group_by
 
 PG_active = PG_policy0
 PG_referenced = PG_policy1
@@ -115,12 +116,9 @@ class ClassicLRU:
     def _add(self, ctx, folios: np.ndarray, active: np.ndarray, tail: bool = False) -> None:
         """lruvec_add_folio() for a batch: each folio to the head (or tail) of
         the list its type and PG_active name, keeping the batch order."""
-        lruvecs = ctx.folio_lruvec(folios)
-        types = ctx.folio_type(folios)
-        key = lruvecs.astype(np.int64) * 4 + types * 2 + active
-        for k in np.unique(key).tolist():
-            sel = folios[key == k]
-            ctx.list_add(self._list(k // 4, (k // 2) % 2, bool(k % 2)), sel, tail)
+        key = ctx.folio_lruvec(folios).astype(np.int64) * 4 + ctx.folio_type(folios) * 2 + active
+        for k, sel in group_by(key):
+            ctx.list_add(self._list(k // 4, (k // 2) % 2, bool(k % 2)), folios[sel], tail)
 
     def _activate(self, ctx, lruvec: int, folios: np.ndarray) -> None:
         """Put folios on the active list: PGACTIVATE, and the nonresident
@@ -183,10 +181,9 @@ class ClassicLRU:
         ctx.folio_clear_flags(uniq[~referenced], PG_referenced)
         if activate.any():
             to_activate = uniq[activate]
-            lruvecs = ctx.folio_lruvec(to_activate)
-            for lruvec in np.unique(lruvecs).tolist():
+            for lruvec, sel in group_by(ctx.folio_lruvec(to_activate)):
                 # folio_activate() and workingset_activation()
-                self._activate(ctx, lruvec, to_activate[lruvecs == lruvec])
+                self._activate(ctx, lruvec, to_activate[sel])
 
     @hookimpl
     def should_reclaim(self, ctx, request: ScanRequest) -> ScanDecision:
@@ -305,26 +302,22 @@ class ClassicLRU:
     def folio_putback(self, ctx, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest | None) -> None:
         """move_folios_to_lru() after shrink_folio_list(), with lru_note_cost();
         and folio_rotate_reclaimable() when writeback ends."""
-        activate = reasons == PutbackReason.ACTIVATE
-        keep = reasons == PutbackReason.KEEP
-        rotate = reasons == PutbackReason.ROTATE
-        if activate.any():
-            lruvecs = ctx.folio_lruvec(folios[activate])
-            for lruvec in np.unique(lruvecs).tolist():
-                self._activate(ctx, lruvec, folios[activate][lruvecs == lruvec])
-        if keep.any():
-            ctx.folio_clear_flags(folios[keep], PG_active)
-            self._add(ctx, folios[keep], np.zeros(int(keep.sum()), np.int64))
-        if rotate.any():
-            # lru_move_tail(): active or not, clear PG_active and go to the
-            # inactive tail, to be reclaimed next (a dirty folio was
-            # activated with PG_reclaim until its writeback ended)
-            rotated = folios[rotate]
-            ctx.folio_clear_flags(rotated, PG_active)
-            self._add(ctx, rotated, np.zeros(len(rotated), np.int64), tail=True)
-            lruvecs = ctx.folio_lruvec(rotated)
-            for lruvec in np.unique(lruvecs).tolist():
-                ctx.count_event("pgrotated", lruvec, int(np.sum(lruvecs == lruvec)))
+        for reason, sel in group_by(reasons):
+            back = folios[sel]
+            if reason == PutbackReason.ACTIVATE:
+                for lruvec, same in group_by(ctx.folio_lruvec(back)):
+                    self._activate(ctx, lruvec, back[same])
+            elif reason == PutbackReason.KEEP:
+                ctx.folio_clear_flags(back, PG_active)
+                self._add(ctx, back, np.zeros(len(back), np.int64))
+            else:
+                # lru_move_tail(): active or not, clear PG_active and go to
+                # the inactive tail, to be reclaimed next (a dirty folio was
+                # activated with PG_reclaim until its writeback ended)
+                ctx.folio_clear_flags(back, PG_active)
+                self._add(ctx, back, np.zeros(len(back), np.int64), tail=True)
+                for lruvec, same in group_by(ctx.folio_lruvec(back)):
+                    ctx.count_event("pgrotated", lruvec, len(back[same]))
         if request is not None:
             stat = request.stat
             self._note_cost(ctx, request.lruvec, request.lru_type, stat.nr_pageout, stat.nr_taken - stat.nr_reclaimed)

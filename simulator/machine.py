@@ -44,11 +44,11 @@ from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConf
 from simulator.context import CoreContext
 from simulator.devices import BlockDevice, SwapSpace
 from simulator.events import EventStream
-from simulator.folios import FolioTable, LruLists
+from simulator.folios import FolioTable, LruLists, group_by
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.policy import BoundPolicy
 from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
-from simulator.vmstat import VmEvent, VmStat
+from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset, workingset_size
 from simulator.workload import AccessChunk, ProcessStream
 
@@ -418,8 +418,8 @@ class Machine:
     def _place(self, p: Process, pages: np.ndarray, mark: str) -> int:
         prefs = self._preferred_nodes(p, pages)
         placed = 0
-        for pref in np.unique(prefs).tolist():
-            want = pages[prefs == pref]
+        for pref, sel in group_by(prefs):
+            want = pages[sel]
             for nid in p.zonelists[pref]:
                 node = self.nodes[nid]
                 take = min(len(want), node.budget(getattr(node.wmark, mark)))
@@ -632,11 +632,10 @@ class Machine:
     def release_frames(self, folios: np.ndarray) -> None:
         """Give the frames of folios back to their nodes."""
         f = self.folios
-        nodes = f.node[folios]
-        for nid in np.unique(nodes).tolist():
-            sel = folios[nodes == nid]
-            self.nodes[nid].free(f.frame[sel])
-            self.vmstat.count(nid, VmEvent.PGFREE, len(sel))
+        for nid, sel in group_by(f.node[folios]):
+            frames = f.frame[folios[sel]]
+            self.nodes[nid].free(frames)
+            self.vmstat.count(nid, VmEvent.PGFREE, len(frames))
         f.node[folios] = -1
         f.frame[folios] = -1
         f.lruvec[folios] = -1
@@ -747,5 +746,5 @@ class Machine:
         totals = self.vmstat.events.sum(axis=0)
         for name in ("pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct", "pgmajfault",
                      "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):
-            row[name] = int(totals[VmEvent[name.upper()]])
+            row[name] = int(totals[EVENT_INDEX[name]])
         self.samples.append(row)

@@ -33,6 +33,7 @@ from hooks.types import (
     ScanRequest,
     Victims,
 )
+from simulator.folios import group_by
 from simulator.vmstat import VmEvent
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class Vmscan:
         m.charge(nr_scanned * m.cfg.costs.scan_ns)
         sc.nr_scanned += nr_scanned
 
-        stat, back, reasons = self.shrink_folio_list(victims, lruvec, lru_type, sc)
+        stat, reasons = self.shrink_folio_list(victims, lruvec, lru_type, sc)
         stat.nr_taken = nr_scanned
         sc.nr_reclaimed += stat.nr_reclaimed
         if sc.reason in PGSTEAL:
@@ -227,7 +228,8 @@ class Vmscan:
             if sc.is_kswapd:
                 m.nodes[sc.node].dirty = True
         sc.stat = stat
-        self.putback(back, reasons, isolated_from[np.isin(victims, back)] if len(back) else back, sc)
+        back = reasons != FREED
+        self.putback(victims[back], reasons[back], isolated_from[back], sc)
         return stat.nr_reclaimed
 
     def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
@@ -248,8 +250,9 @@ class Vmscan:
             & (self.m.lists.page_list[folios[in_range]] >= 0)
         )
         valid = folios[ok]
-        uniq, first = np.unique(valid, return_index=True)
-        valid = valid[np.sort(first)]
+        if len(set(valid.tolist())) != len(valid):
+            _, first = np.unique(valid, return_index=True)
+            valid = valid[np.sort(first)]
         invalid = len(folios) - len(valid)
         if invalid:
             self.m.vmstat.count(nid, VmEvent.PGPOLICY_INVALID, invalid)
@@ -257,9 +260,9 @@ class Vmscan:
             nr_scanned = len(valid)
         return valid, max(nr_scanned, len(valid))
 
-    def shrink_folio_list(self, victims: np.ndarray, lruvec: int, lru_type: int, sc: ScanRequest) -> tuple[ReclaimStat, np.ndarray, np.ndarray]:
-        """shrink_folio_list(): free what can be freed now; return the rest
-        with the reason it came back."""
+    def shrink_folio_list(self, victims: np.ndarray, lruvec: int, lru_type: int, sc: ScanRequest) -> tuple[ReclaimStat, np.ndarray]:
+        """shrink_folio_list(): free what can be freed now; for each victim
+        FREED or the PutbackReason it comes back with."""
         m = self.m
         f = m.folios
         stat = ReclaimStat()
@@ -288,8 +291,7 @@ class Vmscan:
         activated = reasons == PutbackReason.ACTIVATE
         stat.nr_activate = (int(activated.sum()), 0) if lru_type == LRU_ANON else (0, int(activated.sum()))
         m.charge(len(freed) * m.cfg.costs.free_ns)
-        back = reasons != FREED
-        return stat, victims[back], reasons[back]
+        return stat, reasons
 
     def _add_to_swap(self, victims: np.ndarray, reasons: np.ndarray, sc: ScanRequest) -> None:
         """add_to_swap(): an anon folio needs a swap slot before it can be
@@ -314,8 +316,9 @@ class Vmscan:
         m = self.m
         f = m.folios
         idx = np.flatnonzero(dirty)
-        stat.nr_unqueued_dirty = len(idx)
         if lru_type == LRU_FILE:
+            # only file folios count as dirty here (folio_check_dirty_writeback)
+            stat.nr_unqueued_dirty = len(idx)
             writable = sc.is_kswapd and m.nodes[sc.node].dirty
             can_write = ((flags[idx] & PG_reclaim) != 0) & writable & sc.may_writepage
             deferred = victims[idx[~can_write]]
@@ -353,8 +356,7 @@ class Vmscan:
         if m.policy.folio_putback is not None:
             m.policy.folio_putback(m.ctx, folios, reasons, sc)
             return
-        for lst in np.unique(isolated_from).tolist():
-            sel = isolated_from == lst
+        for lst, sel in group_by(isolated_from):
             m.lists.add(lst, folios[sel])
 
     def writeback_done(self, folios: np.ndarray) -> None:
@@ -373,9 +375,8 @@ class Vmscan:
         if self.m.policy.folio_putback is not None:
             self.m.policy.folio_putback(self.m.ctx, rotate, reasons, None)
         else:
-            for lst in np.unique(self.m.lists.page_list[rotate]).tolist():
-                sel = rotate[self.m.lists.page_list[rotate] == lst]
-                self.m.lists.add(lst, sel, tail=True)
+            for lst, sel in group_by(self.m.lists.page_list[rotate]):
+                self.m.lists.add(lst, rotate[sel], tail=True)
 
     # ------------------------------------------------------------------
     # direct reclaim

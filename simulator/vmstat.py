@@ -8,8 +8,6 @@ the kernel sums its per-node and per-cpu counters.
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 
 VM_EVENTS = (
@@ -51,8 +49,15 @@ VM_EVENTS = (
     "pgpolicy_invalid",  # victims the core refused (not a kernel counter: the policy misbehaved)
 )
 EVENT_INDEX = {name: i for i, name in enumerate(VM_EVENTS)}
-# VmEvent.PGSCAN_KSWAPD etc.: the index of each counter, as enum vm_event_item
-VmEvent = IntEnum("VmEvent", [name.upper() for name in VM_EVENTS], start=0)
+
+
+class VmEvent:
+    """VmEvent.PGSCAN_KSWAPD etc.: the index of each counter, as the kernel's
+    enum vm_event_item (plain ints: they index arrays on hot paths)."""
+
+
+for _i, _name in enumerate(VM_EVENTS):
+    setattr(VmEvent, _name.upper(), _i)
 
 # Events a policy may count itself through ctx.count_event(): the effects of
 # its own list decisions, which the core cannot see.
