@@ -96,10 +96,12 @@ class CoreContext:
 
     def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
         ids = np.atleast_1d(_ids(folios))
+        if ids.size == 0:
+            return
         q = self._lists.queues[lst]
-        if ids.size and (
-            np.any(self._folios.lruvec[ids] != q.lruvec) or np.any(self._folios.type[ids] != q.lru_type)
-        ):
+        wrong = self._folios.lruvec[ids] != q.lruvec
+        wrong |= self._folios.type[ids] != q.lru_type
+        if wrong.any():
             raise PolicyContextError(f"list_add: folios of another lruvec or type than list {q.name!r}")
         self._lists.add(lst, ids, tail)
 

@@ -280,7 +280,8 @@ class ClassicLRU:
         # Folios under writeback go straight to the core, which activates
         # them (with PG_reclaim) without looking at their references.
         writeback = (flags & PG_writeback) != 0
-        checked, cflags = folios[~writeback], flags[~writeback]
+        any_writeback = writeback.any()
+        checked, cflags = (folios[~writeback], flags[~writeback]) if any_writeback else (folios, flags)
         referenced_ptes = ctx.folio_referenced(checked)
         referenced_folio = (cflags & PG_referenced) != 0
         ctx.folio_clear_flags(checked, PG_referenced)
@@ -294,9 +295,11 @@ class ClassicLRU:
         kswapd_would_write = (request.is_kswapd and request.node_dirty) & ((cflags & PG_reclaim) != 0)
         keep = (verdict == FOLIOREF_KEEP) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ((cflags & PG_dirty) != 0) & kswapd_would_write)
         self._activate(ctx, lruvec, checked[verdict == FOLIOREF_ACTIVATE])
-        ctx.list_add(self._list(lruvec, t, False), checked[keep])
+        if keep.any():
+            ctx.list_add(self._list(lruvec, t, False), checked[keep])
         reclaim = (verdict == FOLIOREF_RECLAIM) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ~keep)
-        return Victims(np.concatenate([folios[writeback], checked[reclaim]]), len(folios))
+        victims = np.concatenate([folios[writeback], checked[reclaim]]) if any_writeback else checked[reclaim]
+        return Victims(victims, len(folios))
 
     @hookimpl
     def folio_putback(self, ctx, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest | None) -> None:
