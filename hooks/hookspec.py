@@ -175,7 +175,8 @@ def on_refault(ctx: Context, folios: np.ndarray, refault: RefaultBatch) -> np.nd
 
     :return: per folio the REFAULT_* bits of what the policy did (the core
         counts WORKINGSET_ACTIVATE/RESTORE, sets PG_workingset and ages the
-        nonresident clock accordingly), or None: restore PG_workingset only.
+        nonresident clock accordingly), or None for neither: the refault is
+        only counted (WORKINGSET_REFAULT).
 
     Since: 1. Optional.
     """
