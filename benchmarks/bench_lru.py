@@ -62,6 +62,8 @@ from simulator.config import (  # noqa: E402
 from simulator.lru import ClassicLRU  # noqa: E402
 from simulator.machine import Machine  # noqa: E402
 from simulator.watermarks import default_min_free_kbytes, setup_watermarks  # noqa: E402
+from simulator.policy import BoundPolicy, make_plugin_manager  # noqa: E402
+from hooks import hookimpl  # noqa: E402
 
 # The goals of the issue, printed beside the measurements (never asserted).
 GOAL_RATIO = {"zipf": 0.3, "hotcold": 1.5}
@@ -309,6 +311,51 @@ def bench_memory(accesses: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def bench_dispatch(calls: int = 200_000) -> dict:
+    """One hook call through pluggy's dispatch against the same call through
+    the implementation bound once at attach time (what the core does)."""
+
+    class Noop:
+        @hookimpl
+        def policy_init(self, ctx):
+            pass
+
+        @hookimpl
+        def folio_added(self, ctx, folios):
+            pass
+
+        @hookimpl
+        def select_victims(self, ctx, request):
+            pass
+
+        @hookimpl
+        def folio_accessed(self, ctx, folios):
+            pass
+
+    plugin = Noop()
+    pm = make_plugin_manager()
+    pm.register(plugin)
+    via_pluggy = pm.hook.folio_accessed
+    bound = BoundPolicy("noop", plugin).folio_accessed
+    folios = np.arange(4)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        via_pluggy(ctx=None, folios=folios)
+    t1 = time.perf_counter()
+    for _ in range(calls):
+        bound(None, folios)
+    t2 = time.perf_counter()
+    return {"pluggy_ns": (t1 - t0) / calls * 1e9, "bound_ns": (t2 - t1) / calls * 1e9}
+
+
+def report_dispatch(r: dict) -> None:
+    print("Hook dispatch: one folio_accessed call to an empty implementation")
+    print(table(["path", "ns a call"], [["pluggy pm.hook", f"{r['pluggy_ns']:,.0f}"],
+                                        ["bound once (the core)", f"{r['bound_ns']:,.0f}"]]))
+    print(f"(pluggy costs {r['pluggy_ns'] / r['bound_ns']:.1f}x the bound call)")
+    print()
+
+
 # ----------------------------------------------------------------------
 # output
 # ----------------------------------------------------------------------
@@ -395,7 +442,7 @@ def tree_version() -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--accesses", type=int, default=10_000_000, help="accesses per stream (default 10M)")
-    ap.add_argument("--only", choices=("zipf", "hotcold", "memory"), help="run one part only")
+    ap.add_argument("--only", choices=("zipf", "hotcold", "memory", "dispatch"), help="run one part only")
     ap.add_argument("--seed", type=int, default=1, help="seed of the streams (default 1)")
     ap.add_argument("--region", choices=("anon", "file"), default="anon",
                     help="what the simulated process maps: an anon region with swap (default) or a file")
@@ -413,7 +460,9 @@ def main(argv: list[str] | None = None) -> None:
     print("Wall-clock figures depend on the machine and its load; the ratios compare two runs in one process.")
     print()
 
-    parts = [args.only] if args.only else ["zipf", "hotcold", "memory"]
+    parts = [args.only] if args.only else ["dispatch", "zipf", "hotcold", "memory"]
+    if "dispatch" in parts:
+        report_dispatch(bench_dispatch())
     results = []
     for part in parts:
         if part == "zipf":
