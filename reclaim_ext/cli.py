@@ -29,6 +29,13 @@ A userland laboratory for Linux memory reclaim: a simulated vmscan core runs
 a machine described in a scenario file (NUMA nodes, memory, processes, swap)
 under a reclaim policy, and reports the kernel's counters."""
 
+MAIN_EPILOG = """\
+getting started:
+  reclaim-ext run                            the built-in scenario under the classic LRU
+  reclaim-ext scenario show > my.toml        the built-in scenario, every default spelled out, to edit
+  reclaim-ext run my.toml --out results/     your scenario, with a results directory
+  reclaim-ext scenario schema                every key a scenario file may hold"""
+
 RUN_EPILOG = """\
 examples:
   reclaim-ext run                          the built-in default scenario, classic LRU
@@ -40,7 +47,8 @@ The same scenario and seed always give the same numbers."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reclaim-ext", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="reclaim-ext", description=DESCRIPTION, epilog=MAIN_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p_run = sub.add_parser("run", help="run a scenario and print its counters", epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
