@@ -120,13 +120,17 @@ class ClassicLRU:
         for k, sel in group_by(key):
             ctx.list_add(self._list(k // 4, (k // 2) % 2, bool(k % 2)), folios[sel], tail)
 
-    def _activate(self, ctx, lruvec: int, folios: np.ndarray) -> None:
-        """Put folios on the active list: PGACTIVATE, and the nonresident
-        clock ages as move_folios_to_lru() does for active folios."""
+    def _activate(self, ctx, lruvec: int, folios: np.ndarray, lru_type: int | None = None) -> None:
+        """Put folios of one lruvec on the active list (of `lru_type` when the
+        caller knows it): PGACTIVATE, and the nonresident clock ages as
+        move_folios_to_lru() does for active folios."""
         if len(folios) == 0:
             return
         ctx.folio_set_flags(folios, PG_active)
-        self._add(ctx, folios, np.ones(len(folios), np.int64))
+        if lru_type is None:
+            self._add(ctx, folios, np.ones(len(folios), np.int64))
+        else:
+            ctx.list_add(self._list(lruvec, lru_type, True), folios)
         ctx.count_event("pgactivate", lruvec, len(folios))
         ctx.workingset_age_nonresident(lruvec, len(folios))
 
@@ -294,7 +298,7 @@ class ClassicLRU:
         # PG_reclaim and activates it like any dirty file folio.
         kswapd_would_write = (request.is_kswapd and request.node_dirty) & ((cflags & PG_reclaim) != 0)
         keep = (verdict == FOLIOREF_KEEP) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ((cflags & PG_dirty) != 0) & kswapd_would_write)
-        self._activate(ctx, lruvec, checked[verdict == FOLIOREF_ACTIVATE])
+        self._activate(ctx, lruvec, checked[verdict == FOLIOREF_ACTIVATE], t)
         if keep.any():
             ctx.list_add(self._list(lruvec, t, False), checked[keep])
         reclaim = (verdict == FOLIOREF_RECLAIM) | ((verdict == FOLIOREF_RECLAIM_CLEAN) & ~keep)
