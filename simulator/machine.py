@@ -181,22 +181,29 @@ class Machine:
                 young_bits.append(1 << (k % 8))
             else:
                 young_bits.append(1)
-        allowed = proc.nodes if proc.mempolicy in ("bind", "interleave") and proc.nodes else None
-        prefs = set(proc.nodes) if proc.mempolicy == "interleave" else {proc.cpu_node if proc.mempolicy == "local" or not proc.nodes else proc.nodes[0]}
-        if proc.mempolicy == "bind" and proc.nodes:
-            prefs = {zonelist(self.distance, proc.cpu_node, proc.nodes)[0]}
-        zonelists = {n: zonelist(self.distance, n, allowed if proc.mempolicy == "bind" else None) for n in prefs}
         anon = [np.arange(b, b + r.pages) for r, b in zip(proc.regions, bases) if r.kind == "anon"]
         return Process(
             pid=pid,
             cfg=proc,
             stream=ProcessStream(proc, bases, np.random.default_rng(seed)),
-            zonelists=zonelists,
+            zonelists=self._zonelists(proc),
             region_rw=np.array([r.access == "rw" for r in proc.regions]),
             region_young_bit=np.array(young_bits, np.uint8),
             anon_pages=np.concatenate(anon) if anon else np.empty(0, np.int64),
             clock=proc.start_ns,
         )
+
+    def _zonelists(self, proc: ProcessConfig) -> dict[int, tuple[int, ...]]:
+        """The fallback order for each node a process allocates on first.
+        local: its CPU's node, then the others by distance; bind: the allowed
+        node nearest its CPU, then the other allowed ones; interleave: each
+        node of the set (chosen by page offset), then the others."""
+        if proc.mempolicy == "interleave" and proc.nodes:
+            return {n: zonelist(self.distance, n) for n in sorted(set(proc.nodes))}
+        if proc.mempolicy == "bind":
+            order = zonelist(self.distance, proc.cpu_node, proc.nodes)
+            return {order[0]: order}
+        return {proc.cpu_node: zonelist(self.distance, proc.cpu_node)}
 
     # ------------------------------------------------------------------
     # the event loop
