@@ -413,9 +413,10 @@ class Machine:
         self._catch_up(p.clock)
         if self._budget(p, "low") > 0:
             return self._place(p, pages, "low")
+        # wake_all_kswapds(), then at once the retry at the min watermark:
+        # the woken kswapd has not run yet
         for nid in sorted({n for zl in p.zonelists.values() for n in zl}):
             self.wakeup_kswapd(nid)
-        self._catch_up(p.clock)
         self.now = p.clock
         if self._budget(p, "min") > 0:
             return self._place(p, pages, "min")
@@ -528,11 +529,10 @@ class Machine:
         while k.next_time is not None and k.next_time <= until:
             self.now = k.clock = max(k.clock, k.next_time)
             start = self._pending_ns
-            k.next_time = self.vmscan.kswapd_step(k)
+            delay = self.vmscan.kswapd_step(k)
             k.clock += self._pending_ns - start
             self._pending_ns = start
-            if k.next_time is not None:
-                k.next_time = max(k.next_time, k.clock)
+            k.next_time = None if delay is None else k.clock + delay
         k.generation += 1
         if k.next_time is not None:
             self._schedule(k.next_time, KSWAPD, nid, k.generation)

@@ -142,9 +142,11 @@ class Vmscan:
         nr_reclaimed = 0
         # Global direct reclaim at DEF_PRIORITY scans everything it planned:
         # the system is under memory pressure and reclaim must not stop early.
-        scan_adjusted = sc.reason == ReclaimReason.DIRECT and sc.priority == DEF_PRIORITY
+        # Everyone else stops once the target is met, after one nudge
+        # towards proportionality (the round after the cut).
+        proportional_reclaim = sc.reason == ReclaimReason.DIRECT and sc.priority == DEF_PRIORITY
         while nr[0] or nr[2] or nr[3]:
-            chunk = SWAP_CLUSTER_MAX * self._rounds_at_once(lruvec, nr, nr_to_reclaim - nr_reclaimed, scan_adjusted)
+            chunk = SWAP_CLUSTER_MAX * self._rounds_at_once(lruvec, nr, nr_to_reclaim - nr_reclaimed, proportional_reclaim)
             for i in range(4):
                 if not nr[i]:
                     continue
@@ -155,7 +157,7 @@ class Vmscan:
                     self._age(lruvec, sc, lru_type, n, balance=False)
                 else:
                     nr_reclaimed += self.shrink_inactive_list(lruvec, sc, lru_type, n)
-            if nr_reclaimed < nr_to_reclaim or scan_adjusted:
+            if nr_reclaimed < nr_to_reclaim or proportional_reclaim:
                 continue
             nr_anon, nr_file = nr[0] + nr[1], nr[2] + nr[3]
             if not nr_anon or not nr_file:
@@ -173,13 +175,12 @@ class Vmscan:
                 scanned = targets[i] - nr[i]
                 nr[i] = targets[i] * (100 - percentage) // 100
                 nr[i] -= min(nr[i], scanned)
-            scan_adjusted = True
         # Even without evicting anon, keep the anon lists in balance
         # (can_age_anon_pages: swap exists, full or not).
         if self.m.swap.total > 0:
             self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
 
-    def _rounds_at_once(self, lruvec: int, nr: list[int], still_to_reclaim: int, scan_adjusted: bool) -> int:
+    def _rounds_at_once(self, lruvec: int, nr: list[int], still_to_reclaim: int, proportional_reclaim: bool) -> int:
         """How many rounds of the shrink_lruvec loop can be scanned as one
         batch per list with the same outcome as round by round.
 
@@ -191,7 +192,7 @@ class Vmscan:
         least twice the batch. This is a speed-up of the simulator, not a
         change of the kernel's rule: Python pays per batch, not per folio."""
         rounds_left = max(-(-nr[i] // SWAP_CLUSTER_MAX) for i in (0, 2, 3))
-        if scan_adjusted:
+        if proportional_reclaim:
             rounds = rounds_left
         else:
             most_per_round = sum(min(nr[i], SWAP_CLUSTER_MAX) for i in (0, 2))
@@ -325,7 +326,7 @@ class Vmscan:
         idx = np.flatnonzero(need)
         if len(idx) == 0:
             return
-        granted = m.swap.alloc(len(idx)) if sc.may_swap else 0
+        granted = m.swap.alloc(len(idx))
         got, refused = victims[idx[:granted]], idx[granted:]
         f.flags[got] |= np.uint16(PG_swapcache | PG_dirty)
         f.in_swap[got] = True
@@ -414,6 +415,7 @@ class Vmscan:
         sc = self.scan_control(ReclaimReason.DIRECT, preferred, SWAP_CLUSTER_MAX)
         for priority in range(DEF_PRIORITY, -1, -1):
             sc.priority = priority
+            sc.nr_scanned = 0
             for nid in nodes:
                 sc.node = nid
                 self.shrink_node(nid, sc)
@@ -448,60 +450,66 @@ class Vmscan:
         return True
 
     def kswapd_step(self, k: Kswapd) -> int | None:
-        """One priority step of balance_pgdat(). Returns when kswapd runs
-        next, or None when it goes to sleep."""
-        m = self.m
-        nid = k.nid
+        """One iteration of balance_pgdat()'s priority loop, or the end of a
+        nap. Returns how long after this step kswapd runs again (0: at once,
+        KSWAPD_NAP_NS: after its nap), or None when it sleeps until woken."""
         if k.state == "napping":
             return self._kswapd_nap_end(k)
         if not k.in_pass:
             self._kswapd_start_pass(k)
-        if not self.pgdat_balanced(nid):
-            node = m.nodes[nid]
-            sc = self.scan_control(ReclaimReason.KSWAPD, nid, max(node.wmark.high, SWAP_CLUSTER_MAX), k.priority)
-            self.shrink_node(nid, sc)
-            # kswapd_shrink_node(): drop the priority unless this round
-            # scanned as much as it wanted; always if it freed nothing.
-            if sc.nr_scanned < sc.nr_to_reclaim or sc.nr_reclaimed == 0:
-                k.priority -= 1
-            k.pass_reclaimed += sc.nr_reclaimed
-            if not self.pgdat_balanced(nid) and k.priority >= 1:
-                return k.clock
+        nid = k.nid
+        if self.pgdat_balanced(nid):
+            return self._kswapd_end_pass(k)  # goto out: no failure counted
+        self._kswapd_age_node(nid)
+        node = self.m.nodes[nid]
+        sc = self.scan_control(ReclaimReason.KSWAPD, nid, max(node.wmark.high, SWAP_CLUSTER_MAX), k.priority)
+        self.shrink_node(nid, sc)
+        # kswapd_shrink_node(): drop the priority unless this round
+        # scanned as much as it wanted; always if it freed nothing.
+        if sc.nr_scanned < sc.nr_to_reclaim or sc.nr_reclaimed == 0:
+            k.priority -= 1
+        k.pass_reclaimed += sc.nr_reclaimed
+        if k.priority >= 1:
+            return 0
+        if k.pass_reclaimed == 0:
+            k.failures += 1  # a whole pass without progress
         return self._kswapd_end_pass(k)
 
     def _kswapd_start_pass(self, k: Kswapd) -> None:
-        m = self.m
-        m.vmstat.count(k.nid, VmEvent.PAGEOUTRUN)
-        m.events.emit("mm_vmscan_kswapd_wake", k.clock, nid=k.nid, order=0)
+        self.m.vmstat.count(k.nid, VmEvent.PAGEOUTRUN)
+        self.m.events.emit("mm_vmscan_kswapd_wake", k.clock, nid=k.nid, order=0)
         k.in_pass, k.priority, k.pass_reclaimed = True, DEF_PRIORITY, 0
-        # kswapd_age_node(): keep the anon lists balanced even if only file
-        # pages are reclaimed
-        if m.swap.total > 0:
-            sc = self.scan_control(ReclaimReason.KSWAPD, k.nid, SWAP_CLUSTER_MAX)
-            for lruvec in m.node_lruvecs[k.nid]:
-                self._prepare(sc, lruvec)
-                self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
 
-    def _kswapd_end_pass(self, k: Kswapd) -> int | None:
+    def _kswapd_age_node(self, nid: int) -> None:
+        """kswapd_age_node(): keep the anon lists balanced even while only
+        file pages are reclaimed (can_age_anon_pages: swap exists)."""
+        if self.m.swap.total == 0:
+            return
+        sc = self.scan_control(ReclaimReason.KSWAPD, nid, SWAP_CLUSTER_MAX)
+        for lruvec in self.m.node_lruvecs[nid]:
+            self._prepare(sc, lruvec)
+            self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+
+    def _kswapd_end_pass(self, k: Kswapd) -> int:
+        """The end of balance_pgdat(), then kswapd_try_to_sleep(): nap if the
+        node is balanced (or hopeless), else start another pass."""
         nid = k.nid
-        if k.pass_reclaimed == 0:
-            k.failures += 1
         self.snapshot_refaults(nid)
         k.in_pass = False
         if self.pgdat_balanced(nid):
             self.m.nodes[nid].dirty = False  # clear_pgdat_congested()
         if self.pgdat_balanced(nid) or k.failures >= MAX_RECLAIM_RETRIES:
             k.state = "napping"
-            self.m.events.emit("mm_vmscan_kswapd_sleep", k.clock, nid=nid)
-            return k.clock + KSWAPD_NAP_NS
+            return KSWAPD_NAP_NS
         self.m.vmstat.count(nid, VmEvent.KSWAPD_HIGH_WMARK_HIT_QUICKLY)
-        return k.clock
+        return 0
 
     def _kswapd_nap_end(self, k: Kswapd) -> int | None:
         """After the HZ/10 nap: sleep for good if still balanced, else go on."""
         if self.pgdat_balanced(k.nid) or k.failures >= MAX_RECLAIM_RETRIES:
             k.state = "sleeping"
+            self.m.events.emit("mm_vmscan_kswapd_sleep", k.clock, nid=k.nid)
             return None
         self.m.vmstat.count(k.nid, VmEvent.KSWAPD_HIGH_WMARK_HIT_QUICKLY)
         k.state = "running"
-        return k.clock
+        return 0
