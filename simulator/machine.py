@@ -57,7 +57,7 @@ TIMESLICE_NS = 4_000_000  # a process runs this long before other processes get 
 DIRTY_EXPIRE_NS = 30 * NSEC_PER_SEC  # dirty_expire_centisecs
 DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
 READAHEAD_PAGES = 32  # the default 128 KiB readahead window
-WRITEBACK_THROTTLE_NS = 100_000_000  # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): HZ/10
+JIFFY_NS = 4_000_000  # HZ=250: reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS) sleeps one jiffy
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
 # event kinds, in the order they win a tie at the same time and sequence
@@ -80,7 +80,7 @@ class Process:
     clock: int = 0
     pending: AccessChunk | None = None  # the rest of a chunk cut short (timeslice, sleep)
     sleep_until: int | None = None  # the allocator sent the process to sleep
-    no_progress_loops: int = 0
+    no_progress_loops: int = 0  # direct reclaims without progress in this slow path
     alive: bool = True
     started: bool = False
     exit_reason: str = ""
@@ -412,6 +412,7 @@ class Machine:
         # kswapd and writeback run beside the process: bring them to its time
         self._catch_up(p.clock)
         if self._budget(p, "low") > 0:
+            p.no_progress_loops = 0
             return self._place(p, pages, "low")
         # wake_all_kswapds(), then at once the retry at the min watermark:
         # the woken kswapd has not run yet
@@ -419,6 +420,7 @@ class Machine:
             self.wakeup_kswapd(nid)
         self.now = p.clock
         if self._budget(p, "min") > 0:
+            p.no_progress_loops = 0
             return self._place(p, pages, "min")
         self._direct_reclaim_slowpath(p)
         return 0
@@ -455,32 +457,22 @@ class Machine:
         return placed
 
     def _direct_reclaim_slowpath(self, p: Process) -> None:
-        """__alloc_pages_slowpath() from direct reclaim on: reclaim, retry
-        while should_reclaim_retry() says so, then the OOM killer."""
+        """__alloc_pages_slowpath() from direct reclaim on: reclaim; after a
+        reclaim that freed nothing, sleep a jiffy (reclaim_throttle,
+        VMSCAN_THROTTLE_NOPROGRESS: writeback may complete meanwhile) and
+        retry while should_reclaim_retry() allows; then the OOM killer."""
         zl = next(iter(p.zonelists.values()))
         nodes = tuple(sorted({n for z in p.zonelists.values() for n in z}))
         while p.alive:
-            start = self._pending_ns
-            progress = self.vmscan.try_to_free_pages(zl, zl[0])
-            spent = self._pending_ns - start
-            self._pending_ns = start
-            p.clock += spent
-            p.stats["direct_reclaim_ns"] += spent
-            p.stats["stall_ns"] += spent
-            p.stats["allocstall"] += 1
-            self.now = p.clock
+            progress = self._direct_reclaim(p, zl)
             if self._budget(p, "min") > 0:
-                p.no_progress_loops = 0
                 return
             p.no_progress_loops = 0 if progress else p.no_progress_loops + 1
-            if not progress and self._writeback:
-                # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): what reclaim
-                # found is under writeback; sleep until some completes
-                wake = min(WRITEBACK_THROTTLE_NS + p.clock, self._writeback_heap[0][0])
-                p.sleep_until = max(wake, p.clock + 1)
-                p.stats["stall_ns"] += p.sleep_until - p.clock
-                return
-            if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes, p.no_progress_loops):
+            if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes):
+                if not progress:
+                    p.sleep_until = p.clock + JIFFY_NS
+                    p.stats["stall_ns"] += JIFFY_NS
+                    return
                 continue
             if not self.out_of_memory(p):
                 raise SimulationError("out of memory and no killable process left")
@@ -488,14 +480,27 @@ class Machine:
             if self._budget(p, "min") > 0:
                 return
 
-    def _reclaim_could_succeed(self, nodes: tuple[int, ...], no_progress_loops: int) -> bool:
+    def _direct_reclaim(self, p: Process, zl: tuple[int, ...]) -> int:
+        """try_to_free_pages() in the allocating process's time: its cost is
+        the process's stall."""
+        start = self._pending_ns
+        progress = self.vmscan.try_to_free_pages(zl, zl[0])
+        spent = self._pending_ns - start
+        self._pending_ns = start
+        p.clock += spent
+        p.stats["direct_reclaim_ns"] += spent
+        p.stats["stall_ns"] += spent
+        p.stats["allocstall"] += 1
+        self.now = p.clock
+        return progress
+
+    def _reclaim_could_succeed(self, nodes: tuple[int, ...]) -> bool:
         """should_reclaim_retry(): would some node pass its min watermark if
-        everything reclaimable were reclaimed (less a share per failed loop)?"""
+        everything reclaimable were reclaimed?"""
         for nid in nodes:
             node = self.nodes[nid]
             anon, file = (sum(x) for x in zip(*(self.lruvec_type_sizes(lv) for lv in self.node_lruvecs[nid])))
             available = node.nr_free + file + (anon if self.swap.nr_free > 0 else 0)
-            available -= -(-no_progress_loops * available // MAX_RECLAIM_RETRIES)
             if available > node.wmark.min:
                 return True
         return False
