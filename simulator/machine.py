@@ -49,7 +49,7 @@ from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.policy import BoundPolicy
 from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
-from simulator.workingset import Workingset, workingset_size
+from simulator.workingset import Workingset
 from simulator.workload import AccessChunk, ProcessStream
 
 CHUNK = 1024  # accesses generated at a time
@@ -57,6 +57,13 @@ TIMESLICE_NS = 4_000_000  # a process runs this long before other processes get 
 DIRTY_EXPIRE_NS = 30 * NSEC_PER_SEC  # dirty_expire_centisecs
 DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
 READAHEAD_PAGES = 32  # the default 128 KiB readahead window
+KIB_PER_PAGE = 4  # pgpgin/pgpgout count KiB
+
+# WORKINGSET_{REFAULT,ACTIVATE,RESTORE} of each LRU type
+WORKINGSET_EVENTS = (
+    (VmEvent.WORKINGSET_REFAULT_ANON, VmEvent.WORKINGSET_ACTIVATE_ANON, VmEvent.WORKINGSET_RESTORE_ANON),
+    (VmEvent.WORKINGSET_REFAULT_FILE, VmEvent.WORKINGSET_ACTIVATE_FILE, VmEvent.WORKINGSET_RESTORE_FILE),
+)
 JIFFY_NS = 4_000_000  # HZ=250: reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS) sleeps one jiffy
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
@@ -337,7 +344,7 @@ class Machine:
                 if got < len(new):
                     cut = int(new_pos[got])
                 new, new_pos = new[:got], new_pos[:got]
-                self._fault_in(p, new, region[pos + new_pos])
+                self._fault_in(p, new, region[pos + new_pos], write[pos + new_pos])
             self._account_accesses(p, pages[pos : pos + cut], region[pos : pos + cut], write[pos : pos + cut], len(new))
             pos += cut
         p.stats["accesses"] += pos
@@ -550,37 +557,30 @@ class Machine:
     # ------------------------------------------------------------------
     # faults
     # ------------------------------------------------------------------
-    def _fault_in(self, p: Process, pages: np.ndarray, region: np.ndarray) -> None:
+    def _fault_in(self, p: Process, pages: np.ndarray, region: np.ndarray, write: np.ndarray) -> None:
         """The pages have frames: read them in (swap or file), tell the
-        workingset code and the policy, and charge the fault."""
+        workingset code and the policy, and charge the fault. `region` and
+        `write` describe each page's first access."""
         f = self.folios
-        nid = self.nodes[int(f.node[pages[0]])].nid
         anon = f.type[pages] == LRU_ANON
         rw = p.region_rw[region]
         swapin = anon & f.in_swap[pages]
+        minor = anon & ~swapin
         file_read = ~anon
+        major = swapin | (file_read & ~rw)  # read() and write() are no faults
         f.flags[pages] = self.static_flags[pages] | np.where(swapin, PG_swapcache, 0).astype(np.uint16)
         f.data[pages] = 0
         f.young[pages] = np.where(rw, 0, p.region_young_bit[region])
+        self._count_faults(p, pages, minor, major, swapin, file_read, rw)
 
-        nr_minor = int(np.count_nonzero(anon & ~swapin))
-        nr_swapin = int(np.count_nonzero(swapin))
-        nr_file = int(np.count_nonzero(file_read))
-        nr_mapped_major = nr_swapin + int(np.count_nonzero(file_read & ~rw))
-        p.stats["minflt"] += nr_minor
-        p.stats["majflt"] += nr_mapped_major
-        p.stats["read_io"] += int(np.count_nonzero(file_read & rw))
-        self.vmstat.count(nid, VmEvent.PGFAULT, nr_minor + nr_mapped_major)
-        self.vmstat.count(nid, VmEvent.PGMAJFAULT, nr_mapped_major)
-        self.vmstat.count(nid, VmEvent.PSWPIN, nr_swapin)
-        self.vmstat.count(nid, VmEvent.PGPGIN, nr_file)
-
-        refaulted = pages[self.workingset.has_shadow(pages)]
-        ws_refaults = self._refault(p, refaulted) if len(refaulted) else 0
+        # A page write() brings in is no refault: filemap_add_folio() skips
+        # workingset_refault() for __GFP_WRITE.
+        refaulting = self.workingset.has_shadow(pages) & ~(file_read & rw & write)
+        restored = self._refault(p, pages[refaulting]) if refaulting.any() else 0
         self.workingset.forget(pages)
-        if self.policy.folio_added is not None:
-            self.policy.folio_added(self.ctx, pages)
+        self.policy.folio_added(self.ctx, pages)
 
+        nr_minor, nr_swapin, nr_file = (int(np.count_nonzero(m)) for m in (minor, swapin, file_read))
         p.clock += int(nr_minor * self.cfg.costs.minor_fault_ns * self._cpu_share(p))
         io_start = p.clock
         if nr_swapin:
@@ -590,53 +590,52 @@ class Machine:
             p.clock = self.backing_dev.read_sync(p.clock, nr_file, nr_file / READAHEAD_PAGES)
         wait = p.clock - io_start
         p.stats["io_wait_ns"] += wait
-        # PSI counts the wait for refaulting workingset pages as a memory stall
-        nr_io = nr_swapin + nr_file
-        if ws_refaults and nr_io:
-            stall = wait * ws_refaults // nr_io
-            p.stats["stall_ns"] += stall
+        # PSI counts the wait for refaults of the workingset (the restored
+        # ones: PG_workingset set on refault) as a memory stall
+        if restored:
+            p.stats["stall_ns"] += wait * restored // (nr_swapin + nr_file)
         self.now = p.clock
 
+    def _count_faults(self, p: Process, pages, minor, major, swapin, file_read, rw) -> None:
+        p.stats["minflt"] += int(np.count_nonzero(minor))
+        p.stats["majflt"] += int(np.count_nonzero(major))
+        p.stats["read_io"] += int(np.count_nonzero(file_read & rw))
+        for nid, sel in group_by(self.folios.node[pages]):
+            nr_minor, nr_major = int(np.count_nonzero(minor[sel])), int(np.count_nonzero(major[sel]))
+            nr_swapin, nr_read = int(np.count_nonzero(swapin[sel])), int(np.count_nonzero(file_read[sel]))
+            self.vmstat.count(nid, VmEvent.PGFAULT, nr_minor + nr_major)
+            self.vmstat.count(nid, VmEvent.PGMAJFAULT, nr_major)
+            self.vmstat.count(nid, VmEvent.PSWPIN, nr_swapin)
+            self.vmstat.count(nid, VmEvent.PGPGIN, (nr_swapin + nr_read) * KIB_PER_PAGE)
+
     def _refault(self, p: Process, pages: np.ndarray) -> int:
-        """workingset_refault() for the pages that had a shadow. Returns how
-        many were workingset pages (thrashing, for PSI)."""
+        """workingset_refault() for pages that had a shadow: the kernel's
+        verdict, the policy's placement, the counters. Returns how many had
+        PG_workingset restored (thrashing, for PSI)."""
         f = self.folios
         ws = self.workingset
-        distance = ws.refault_distance(pages)
-        shadow_lruvec = ws.shadow_lruvec[pages]
-        lru_type = f.type[pages]
-        recent = np.zeros(len(pages), bool)
-        for lruvec in np.unique(shadow_lruvec).tolist():
-            active, inactive = self.lruvec_active_inactive(lruvec)
-            can_swap = self.swap.nr_free > 0
-            for t in (LRU_ANON, LRU_FILE):
-                sel = (shadow_lruvec == lruvec) & (lru_type == t)
-                recent[sel] = distance[sel] <= workingset_size(active, inactive, t == LRU_FILE, can_swap)
-        shadow_ws = ws.shadow_workingset[pages]
-        batch = RefaultBatch(shadow=ws.shadow_value[pages].copy(), distance=distance, recent=recent, workingset=shadow_ws.copy())
+        recent = ws.test_recent(pages, f.type[pages], self.lruvec_active_inactive, self.swap.nr_free > 0)
+        batch = RefaultBatch(shadow=ws.shadow_value[pages].copy(), distance=ws.refault_distance(pages),
+                             recent=recent, workingset=ws.shadow_workingset[pages].copy())
         advice = self.policy.on_refault(self.ctx, pages, batch) if self.policy.on_refault else None
         advice = np.zeros(len(pages), np.int64) if advice is None else np.asarray(advice, np.int64)
         activate = (advice & REFAULT_ACTIVATE) != 0
         restore = (advice & REFAULT_WORKINGSET) != 0
         f.flags[pages[restore]] |= np.uint16(PG_workingset)
         p.stats["refaults"] += len(pages)
-        p.stats["workingset_refaults"] += int(np.count_nonzero(shadow_ws))
-        for t, refault_ev, activate_ev, restore_ev in (
-            (LRU_ANON, VmEvent.WORKINGSET_REFAULT_ANON, VmEvent.WORKINGSET_ACTIVATE_ANON, VmEvent.WORKINGSET_RESTORE_ANON),
-            (LRU_FILE, VmEvent.WORKINGSET_REFAULT_FILE, VmEvent.WORKINGSET_ACTIVATE_FILE, VmEvent.WORKINGSET_RESTORE_FILE),
-        ):
-            of_type = lru_type == t
-            for lruvec in np.unique(f.lruvec[pages[of_type]]).tolist():
-                sel = of_type & (f.lruvec[pages] == lruvec)
-                nid = self.lruvec_node[lruvec]
-                nr_activate = int(np.count_nonzero(activate & sel))
-                self.vmstat.count(nid, refault_ev, int(np.count_nonzero(sel)))
-                self.vmstat.count(nid, activate_ev, nr_activate)
-                self.vmstat.count(nid, restore_ev, int(np.count_nonzero(restore & sel)))
-                self.vmscan.workingset_activate[lruvec, t] += nr_activate
-                if nr_activate:
-                    self.workingset.age_nonresident(lruvec, nr_activate)
-        return int(np.count_nonzero(shadow_ws))
+        p.stats["workingset_refaults"] += int(np.count_nonzero(restore))
+        key = f.lruvec[pages].astype(np.int64) * 2 + f.type[pages]
+        for k, sel in group_by(key):
+            lruvec, t = k // 2, k % 2
+            nid = self.lruvec_node[lruvec]
+            nr_activate = int(np.count_nonzero(activate[sel]))
+            self.vmstat.count(nid, WORKINGSET_EVENTS[t][0], len(pages[sel]))
+            self.vmstat.count(nid, WORKINGSET_EVENTS[t][1], nr_activate)
+            self.vmstat.count(nid, WORKINGSET_EVENTS[t][2], int(np.count_nonzero(restore[sel])))
+            self.vmscan.workingset_activate[lruvec, t] += nr_activate
+            if nr_activate:
+                self.workingset.age_nonresident(lruvec, nr_activate)
+        return int(np.count_nonzero(restore))
 
     # ------------------------------------------------------------------
     # freeing, writeback, the flusher
@@ -662,7 +661,9 @@ class Machine:
         f.flags[folios] |= np.uint16(PG_writeback | (PG_reclaim if reclaim else 0))
         device = self.swap_dev if lru_type == LRU_ANON else self.backing_dev
         done = device.write_async(self.now, len(folios))
-        self.vmstat.count(nid, VmEvent.PSWPOUT if lru_type == LRU_ANON else VmEvent.PGPGOUT, len(folios))
+        if lru_type == LRU_ANON:
+            self.vmstat.count(nid, VmEvent.PSWPOUT, len(folios))
+        self.vmstat.count(nid, VmEvent.PGPGOUT, len(folios) * KIB_PER_PAGE)
         if reclaim:
             self.vmstat.count(nid, VmEvent.NR_VMSCAN_WRITE, len(folios))
         self._writeback_seq += 1

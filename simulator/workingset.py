@@ -38,6 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hooks.types import LRU_FILE
+from simulator.folios import group_by
+
 NO_SHADOW = -1
 
 
@@ -69,6 +72,18 @@ class Workingset:
 
     def refault_distance(self, folios: np.ndarray) -> np.ndarray:
         return self.nonresident_age[self.shadow_lruvec[folios]] - self.shadow_age[folios]
+
+    def test_recent(self, folios: np.ndarray, lru_type: np.ndarray, lruvec_sizes, can_swap: bool) -> np.ndarray:
+        """workingset_test_recent() for each folio: is its refault distance
+        within the workingset of the lruvec it was evicted from?
+        `lruvec_sizes(lruvec)` gives its (active, inactive) pages per type."""
+        distance = self.refault_distance(folios)
+        key = self.shadow_lruvec[folios].astype(np.int64) * 2 + lru_type
+        recent = np.zeros(len(folios), bool)
+        for k, sel in group_by(key):
+            active, inactive = lruvec_sizes(k // 2)
+            recent[sel] = distance[sel] <= workingset_size(active, inactive, k % 2 == LRU_FILE, can_swap)
+        return recent
 
     def forget(self, folios: np.ndarray) -> None:
         """Drop shadows: the folio refaulted, or its file or swap slot went away."""

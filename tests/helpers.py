@@ -116,7 +116,7 @@ class Tiny:
         pages = self.pages(region, offsets) if p is self.app else self.m.region_base[p.pid][region] + np.atleast_1d(offsets)
         placed = self.m._place(p, pages, "min")
         assert placed == len(pages), "tiny machine out of frames"
-        self.m._fault_in(p, pages, np.full(len(pages), region, np.int64))
+        self.m._fault_in(p, pages, np.full(len(pages), region, np.int64), np.zeros(len(pages), bool))
         return pages
 
     def flags(self, folio) -> int:

@@ -155,7 +155,7 @@ def test_dirty_file_pages_are_written_back_before_they_are_freed():
     m.run()
     ev = vm(m)
     assert ev["pgpgout"] > 0  # the flusher (woken by reclaim) wrote them
-    assert ev["pgsteal_file"] <= ev["pgpgout"] + 1  # no dirty page was dropped unwritten
+    assert ev["pgsteal_file"] <= ev["pgpgout"] // 4  # KiB: no dirty page was dropped unwritten
     assert ev["nr_vmscan_immediate_reclaim"] > 0  # reclaim met them dirty and deferred them
 
 
