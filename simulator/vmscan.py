@@ -81,6 +81,9 @@ class Vmscan:
         self.workingset_activate = np.zeros((n, 2), np.int64)
         self.refaults_snapshot = np.zeros((n, 2), np.int64)
         self.kswapd = [Kswapd(nid) for nid in range(len(machine.nodes))]
+        # sc->nr.file_taken and sc->nr.unqueued_dirty of the current shrink_node()
+        self.nr_file_taken = 0
+        self.nr_unqueued_dirty = 0
 
     # ------------------------------------------------------------------
     # scan control
@@ -118,8 +121,13 @@ class Vmscan:
         """shrink_node(): every lruvec of the node; returns pages reclaimed.
         Any progress tells a hopeless kswapd to try again."""
         before = sc.nr_reclaimed
+        self.nr_file_taken = self.nr_unqueued_dirty = 0
         for lruvec in self.m.node_lruvecs[nid]:
             self.shrink_lruvec(lruvec, sc)
+        # PGDAT_DIRTY: every file folio kswapd took was dirty and not queued
+        # for I/O: let kswapd write such folios itself from now on
+        if sc.is_kswapd and self.nr_unqueued_dirty == self.nr_file_taken:
+            self.m.nodes[nid].dirty = True
         reclaimed = sc.nr_reclaimed - before
         if reclaimed:
             self.kswapd[nid].failures = 0
@@ -189,8 +197,10 @@ class Vmscan:
         k * SWAP_CLUSTER_MAX folios from each list's tail, exactly what one
         batch of that size takes, provided nothing a round puts back (at a
         head) can reach a tail within the batch: every list scanned is at
-        least twice the batch. This is a speed-up of the simulator, not a
-        change of the kernel's rule: Python pays per batch, not per folio."""
+        least twice the batch. Python pays per batch, not per folio, so this
+        is what makes reclaim affordable at low priorities. What the kernel
+        decides per 32-folio chunk is decided per batch here: waking the
+        flusher, and lru_note_cost()'s halving of the costs."""
         rounds_left = max(-(-nr[i] // SWAP_CLUSTER_MAX) for i in (0, 2, 3))
         if proportional_reclaim:
             rounds = rounds_left
@@ -245,12 +255,15 @@ class Vmscan:
             m.vmstat.count(sc.node, PGSTEAL[sc.reason], stat.nr_reclaimed)
         m.vmstat.count(sc.node, PGSTEAL_TYPE[lru_type], stat.nr_reclaimed)
 
-        # Dirty file folios nobody has queued for I/O: the flushers are
-        # behind, wake them; kswapd may now write such folios itself.
-        if stat.nr_unqueued_dirty and stat.nr_unqueued_dirty == len(victims):
+        # Every folio taken was dirty and not queued for I/O: the flushers
+        # are behind, wake them. (The kernel counts dirty folios among all
+        # it isolated; the core sees only the victims, so it asks that the
+        # policy kept none back.)
+        if lru_type == LRU_FILE:
+            self.nr_file_taken += nr_scanned
+            self.nr_unqueued_dirty += stat.nr_unqueued_dirty
+        if stat.nr_unqueued_dirty and stat.nr_unqueued_dirty == nr_scanned:
             m.wakeup_flusher()
-            if sc.is_kswapd:
-                m.nodes[sc.node].dirty = True
         sc.stat = stat
         back = reasons != FREED
         self.putback(victims[back], reasons[back], isolated_from[back], sc)
