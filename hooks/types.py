@@ -22,6 +22,8 @@ LRU_FILE = 1
 LRU_TYPES = (LRU_ANON, LRU_FILE)
 LRU_TYPE_NAMES = ("anon", "file")
 
+SWAP_CLUSTER_MAX = 32  # the kernel's reclaim batch
+
 # --------------------------------------------------------------------------
 # Folio flags (a uint16 per folio)
 #
@@ -68,7 +70,7 @@ class PutbackReason(IntEnum):
     """Why a victim came back from shrink_folio_list instead of being freed."""
 
     ACTIVATE = 0  # activate_locked: under writeback, dirty and not written, no swap space
-    KEEP = 1  # keep_locked: writeback just started (pageout), stays inactive
+    KEEP = 1  # keep: writeback just started (pageout), or writing is not allowed; stays inactive
     ROTATE = 2  # writeback ended on a PG_reclaim folio: folio_rotate_reclaimable (tail)
 
 
@@ -88,7 +90,6 @@ class ReclaimStat:
     nr_activate: tuple[int, int] = (0, 0)  # per LRU type
     nr_writeback: int = 0
     nr_unqueued_dirty: int = 0
-    nr_immediate: int = 0
 
 
 @dataclass

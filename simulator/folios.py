@@ -54,9 +54,6 @@ class FolioTable:
         self.dirtied_at = np.zeros(nr_pages, np.int64)  # when it became dirty (for the flusher)
         self.owner = np.full(nr_pages, -1, np.int32)  # the process of an anon page, -1 for file
 
-    def resident(self, folios: np.ndarray) -> np.ndarray:
-        return self.node[folios] != NOT_RESIDENT
-
 
 @dataclass
 class _Queue:

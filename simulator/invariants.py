@@ -23,7 +23,8 @@ class InvariantError(AssertionError):
 
 
 def check_invariants(m: Machine) -> None:
-    for check in (_frames_hold_one_folio, _resident_folios_on_one_list, _list_lengths, _swap, _counters):
+    for check in (_frames_hold_one_folio, _resident_folios_on_one_list, _nonresident_folios_are_untouched,
+                  _list_lengths, _swap, _counters):
         problem = check(m)
         if problem:
             raise InvariantError(f"at {m.now} ns: {problem}")
@@ -60,6 +61,16 @@ def _resident_folios_on_one_list(m: Machine) -> str | None:
     )
     if np.any(wrong):
         return f"{int(np.count_nonzero(wrong))} folios are on a list of another lruvec or type"
+    return None
+
+
+def _nonresident_folios_are_untouched(m: Machine) -> str | None:
+    """A page that is not in memory has no flags and no accessed bit: an
+    access the core counted as a hit landed on an evicted page otherwise."""
+    gone = m.folios.node < 0
+    touched = gone & ((m.folios.flags != 0) | (m.folios.young != 0))
+    if np.any(touched):
+        return f"{int(np.count_nonzero(touched))} folios out of memory have flags or accessed bits"
     return None
 
 

@@ -46,6 +46,7 @@ from hooks.types import (
     REFAULT_WORKINGSET,
     ScanDecision,
     ScanRequest,
+    SWAP_CLUSTER_MAX,
     Victims,
     VM_EXEC,
 )
@@ -55,7 +56,6 @@ from simulator.folios import group_by
 PG_active = PG_policy0
 PG_referenced = PG_policy1
 
-SWAP_CLUSTER_MAX = 32
 MAX_SWAPPINESS = 200
 
 # folio_check_references() verdicts
@@ -176,10 +176,9 @@ class ClassicLRU:
         uniq = uniq[np.argsort(first, kind="stable")]
         count = count[np.argsort(first, kind="stable")]
         flags = ctx.folio_flags(uniq)
-        on_lru = ctx.folio_list(uniq) >= 0
         state = ((flags & PG_active) != 0) * 2 + ((flags & PG_referenced) != 0)
         new_state = np.minimum(state + count, 3)
-        activate = on_lru & (state < 2) & (new_state >= 2)
+        activate = (state < 2) & (new_state >= 2)
         referenced = (new_state & 1) != 0
         ctx.folio_set_flags(uniq[referenced], PG_referenced)
         ctx.folio_clear_flags(uniq[~referenced], PG_referenced)

@@ -321,6 +321,9 @@ class Machine:
             if p.clock >= slice_end:
                 p.pending = AccessChunk(pages[pos:], region[pos:], write[pos:])
                 break
+            # kswapd and writeback run beside the process: bring them to its
+            # time before it looks at what is resident
+            self._catch_up(p.clock)
             self.now = p.clock
             rest = pages[pos:]
             missing = np.flatnonzero(folios.node[rest] < 0)
@@ -416,8 +419,6 @@ class Machine:
         then the slow path: wake every kswapd, retry at min, reclaim directly.
         Returns how many of `pages` got frames (0 after a reclaim, so the
         caller re-checks residency)."""
-        # kswapd and writeback run beside the process: bring them to its time
-        self._catch_up(p.clock)
         if self._budget(p, "low") > 0:
             p.no_progress_loops = 0
             return self._place(p, pages, "low")

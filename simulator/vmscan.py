@@ -31,6 +31,7 @@ from hooks.types import (
     ReclaimStat,
     ScanDecision,
     ScanRequest,
+    SWAP_CLUSTER_MAX,
     Victims,
 )
 from simulator.folios import group_by
@@ -39,7 +40,6 @@ from simulator.vmstat import VmEvent
 if TYPE_CHECKING:
     from simulator.machine import Machine
 
-SWAP_CLUSTER_MAX = 32
 DEF_PRIORITY = 12
 MAX_RECLAIM_RETRIES = 16
 KSWAPD_NAP_NS = 100_000_000  # HZ/10
