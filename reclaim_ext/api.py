@@ -16,7 +16,10 @@ from typing import Any
 
 from reclaim_ext.policies import load_policy
 from reclaim_ext.scenario import Scenario, default_scenario, load_scenario, to_config
+from simulator.context import PolicyContextError
+from simulator.invariants import InvariantError
 from simulator.invariants import check_invariants as _check_invariants
+from simulator.vmscan import ReclaimError
 from simulator.machine import Machine, SimulationError
 
 ScenarioLike = Scenario | str | Path | None
@@ -66,8 +69,10 @@ def run(
         machine.invariant_checker = _check_invariants
     try:
         machine.run(progress)
-    except (SimulationError, AssertionError) as err:
-        raise RunFailed(str(err), collect_results(machine, error=str(err))) from err
+    except (SimulationError, InvariantError, ReclaimError, PolicyContextError) as err:
+        # the machine cannot go on, or the policy broke a rule: what was
+        # measured up to here is kept
+        raise RunFailed(f"{type(err).__name__}: {err}", collect_results(machine, error=str(err))) from err
     return collect_results(machine)
 
 
@@ -92,7 +97,7 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "policy": machine.policy.name,
         "seed": machine.run_cfg.seed,
         "accesses": machine.total_accesses,
-        "virtual_time_ns": machine.now,
+        "virtual_time_ns": machine.virtual_time(),
         "vmstat": machine.vmstat.total_dict(),
         "nodes": nodes,
         "processes": {p.cfg.name: {**p.stats, "exit": p.exit_reason} for p in machine.processes},

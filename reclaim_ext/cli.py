@@ -128,14 +128,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"reclaim-ext: the run stopped early: {failed}", file=sys.stderr)
     finally:
         progress.close()
-    if args.out:
-        write_results(args.out, result, resolved_toml(scenario))
-        print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
+    # print first: a results directory that cannot be written loses nothing
     if args.json:
         summary = {k: v for k, v in result.items() if k != "timeseries"}
         print(json.dumps(summary, sort_keys=True))
     else:
         print(format_summary(result), end="")
+    if args.out:
+        write_results(args.out, result, resolved_toml(scenario))
+        print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
     return status
 
 
@@ -159,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, PolicyNotFound, PolicyError) as err:
         print(f"reclaim-ext: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:
+        print(f"reclaim-ext: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # `reclaim-ext run | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -266,6 +266,10 @@ class Machine:
                 break
         self._sample()
 
+    def virtual_time(self) -> int:
+        """How far the run got: the latest clock of the processes."""
+        return max([self.now] + [p.clock for p in self.processes if p.started])
+
     def _progress_fraction(self) -> float:
         if self.run_cfg.accesses:
             return min(1.0, self.total_accesses / self.run_cfg.accesses)
@@ -425,7 +429,7 @@ class Machine:
         # wake_all_kswapds(), then at once the retry at the min watermark:
         # the woken kswapd has not run yet
         for nid in sorted({n for zl in p.zonelists.values() for n in zl}):
-            self.wakeup_kswapd(nid)
+            self._wake_kswapd(nid)
         self.now = p.clock
         if self._budget(p, "min") > 0:
             p.no_progress_loops = 0
@@ -513,7 +517,8 @@ class Machine:
                 return True
         return False
 
-    def wakeup_kswapd(self, nid: int) -> None:
+    def _wake_kswapd(self, nid: int) -> None:
+        """wakeup_kswapd(), and the woken kswapd's first step on the heap."""
         if self.vmscan.wakeup_kswapd(nid, self.now):
             k = self.vmscan.kswapd[nid]
             self._schedule(k.next_time, KSWAPD, nid, k.generation)

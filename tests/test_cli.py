@@ -125,6 +125,14 @@ def test_bad_input_exits_2_with_a_message(capsys, args, message):
     assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_an_unwritable_results_directory_is_an_error_after_the_summary(capsys, small, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, out, err = run_cli(capsys, "run", str(small), "--json", "--out", str(blocker / "results"))
+    assert code == 1 and "error" in err and "Traceback" not in err
+    assert json.loads(out)["accesses"] == 60000  # the numbers were printed all the same
+
+
 def test_bad_scenario_file_names_the_field(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.replace('size = "12MiB"', 'size = "-12MiB"'))
