@@ -20,7 +20,8 @@ from simulator.context import PolicyContextError
 from simulator.invariants import InvariantError
 from simulator.invariants import check_invariants as _check_invariants
 from simulator.vmscan import ReclaimError
-from simulator.machine import Machine, SimulationError
+from simulator.errors import SimulationError
+from simulator.machine import Machine
 
 ScenarioLike = Scenario | str | Path | None
 

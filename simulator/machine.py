@@ -47,7 +47,9 @@ from simulator.events import EventStream
 from simulator.folios import FolioTable, LruLists, group_by
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.policy import BoundPolicy
-from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
+from simulator.errors import SimulationError
+from simulator.page_alloc import PageAllocator
+from simulator.vmscan import Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset
 from simulator.workload import AccessChunk, ProcessStream
@@ -64,15 +66,10 @@ WORKINGSET_EVENTS = (
     (VmEvent.WORKINGSET_REFAULT_ANON, VmEvent.WORKINGSET_ACTIVATE_ANON, VmEvent.WORKINGSET_RESTORE_ANON),
     (VmEvent.WORKINGSET_REFAULT_FILE, VmEvent.WORKINGSET_ACTIVATE_FILE, VmEvent.WORKINGSET_RESTORE_FILE),
 )
-JIFFY_NS = 4_000_000  # HZ=250: reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS) sleeps one jiffy
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
 # event kinds, in the order they win a tie at the same time and sequence
 PROCESS, KSWAPD, WRITEBACK, FLUSHER, SAMPLE = range(5)
-
-
-class SimulationError(RuntimeError):
-    """The machine cannot go on (nothing left to OOM-kill, a livelock)."""
 
 
 @dataclass
@@ -128,6 +125,7 @@ class Machine:
         self.backing_dev = BlockDevice(cfg.backing, "backing")
         self.processes = [self._make_process(i, p, seeds[i]) for i, p in enumerate(cfg.processes)]
         self.vmscan = Vmscan(self)
+        self.allocator = PageAllocator(self)
         self.ctx = CoreContext(self)
         self.policy = BoundPolicy(policy_name, policy_plugin)
         self.policy.policy_init(self.ctx)
@@ -218,6 +216,16 @@ class Machine:
     def _schedule(self, time: int, kind: int, ident: int = 0, gen: int = 0) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (int(time), self._seq, kind, ident, gen))
+
+    def measure(self, work, *args):
+        """Run `work` and return its result and the CPU time it charged, which
+        the caller adds to its own clock (kswapd's, or a process's in direct
+        reclaim)."""
+        start = self._pending_ns
+        result = work(*args)
+        spent = self._pending_ns - start
+        self._pending_ns = start
+        return result, spent
 
     def charge(self, ns: int) -> None:
         """Charge CPU time to whoever is running (a process in direct
@@ -337,7 +345,7 @@ class Machine:
             cut = self._timeslice_cut(p, rest, new, new_pos, slice_end - p.clock)
             new, new_pos = new[new_pos < cut], new_pos[new_pos < cut]
             if len(new):
-                got = self._allocate(p, new)
+                got = self.allocator.allocate(p, new)
                 if got == 0 and p.sleep_until is not None:
                     # it yields (to a woken kswapd) or sleeps (on writeback): resume here later
                     p.pending = AccessChunk(pages[pos:], region[pos:], write[pos:])
@@ -406,118 +414,7 @@ class Machine:
         f.flags[files] |= np.uint16(PG_dirty)
         f.dirtied_at[files] = self.now
 
-    # ------------------------------------------------------------------
-    # the page allocator
-    # ------------------------------------------------------------------
-    def _preferred_nodes(self, p: Process, pages: np.ndarray) -> np.ndarray:
-        if p.cfg.mempolicy == "interleave" and p.cfg.nodes:
-            return np.asarray(p.cfg.nodes, np.int64)[pages % len(p.cfg.nodes)]
-        return np.full(len(pages), next(iter(p.zonelists)), np.int64)
-
-    def _budget(self, p: Process, mark: str) -> int:
-        nodes = {n for zl in p.zonelists.values() for n in zl}
-        return sum(self.nodes[n].budget(getattr(self.nodes[n].wmark, mark)) for n in nodes)
-
-    def _allocate(self, p: Process, pages: np.ndarray) -> int:
-        """get_page_from_freelist() at the low watermark over the zonelist;
-        then the slow path: wake every kswapd, retry at min, reclaim directly.
-        Returns how many of `pages` got frames (0 after a reclaim, so the
-        caller re-checks residency)."""
-        if self._budget(p, "low") > 0:
-            p.no_progress_loops = 0
-            return self._place(p, pages, "low")
-        # wake_all_kswapds(), then at once the retry at the min watermark:
-        # the woken kswapd has not run yet
-        for nid in sorted({n for zl in p.zonelists.values() for n in zl}):
-            self._wake_kswapd(nid)
-        self.now = p.clock
-        if self._budget(p, "min") > 0:
-            p.no_progress_loops = 0
-            return self._place(p, pages, "min")
-        self._direct_reclaim_slowpath(p)
-        return 0
-
-    def _place(self, p: Process, pages: np.ndarray, mark: str) -> int:
-        prefs = self._preferred_nodes(p, pages)
-        placed = 0
-        for pref, sel in group_by(prefs):
-            want = pages[sel]
-            for nid in p.zonelists[pref]:
-                node = self.nodes[nid]
-                take = min(len(want), node.budget(getattr(node.wmark, mark)))
-                if take <= 0:
-                    continue
-                got = want[:take]
-                frames = node.alloc(got)
-                self.folios.node[got] = nid
-                self.folios.frame[got] = frames
-                self.folios.lruvec[got] = self.node_lruvecs[nid][0]
-                self.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
-                want = want[take:]
-                placed += take
-                if len(want) == 0:
-                    break
-            if len(want):
-                break  # keep the allocated pages a prefix of `pages`
-        if placed < len(pages):
-            # pages of a later preferred node may be placed while an earlier
-            # one's are not: give back all but the prefix the caller expects
-            allocated = self.folios.node[pages] >= 0
-            prefix = int(np.argmin(allocated)) if not allocated.all() else len(pages)
-            self.release_frames(pages[prefix:][allocated[prefix:]])
-            placed = prefix
-        return placed
-
-    def _direct_reclaim_slowpath(self, p: Process) -> None:
-        """__alloc_pages_slowpath() from direct reclaim on: reclaim; after a
-        reclaim that freed nothing, sleep a jiffy (reclaim_throttle,
-        VMSCAN_THROTTLE_NOPROGRESS: writeback may complete meanwhile) and
-        retry while should_reclaim_retry() allows; then the OOM killer."""
-        zl = next(iter(p.zonelists.values()))
-        nodes = tuple(sorted({n for z in p.zonelists.values() for n in z}))
-        while p.alive:
-            progress = self._direct_reclaim(p, zl)
-            if self._budget(p, "min") > 0:
-                return
-            p.no_progress_loops = 0 if progress else p.no_progress_loops + 1
-            if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self._reclaim_could_succeed(nodes):
-                if not progress:
-                    p.sleep_until = p.clock + JIFFY_NS
-                    p.stats["stall_ns"] += JIFFY_NS
-                    return
-                continue
-            if not self.out_of_memory(p):
-                raise SimulationError("out of memory and no killable process left")
-            p.no_progress_loops = 0
-            if self._budget(p, "min") > 0:
-                return
-
-    def _direct_reclaim(self, p: Process, zl: tuple[int, ...]) -> int:
-        """try_to_free_pages() in the allocating process's time: its cost is
-        the process's stall."""
-        start = self._pending_ns
-        progress = self.vmscan.try_to_free_pages(zl, zl[0])
-        spent = self._pending_ns - start
-        self._pending_ns = start
-        p.clock += spent
-        p.stats["direct_reclaim_ns"] += spent
-        p.stats["stall_ns"] += spent
-        p.stats["allocstall"] += 1
-        self.now = p.clock
-        return progress
-
-    def _reclaim_could_succeed(self, nodes: tuple[int, ...]) -> bool:
-        """should_reclaim_retry(): would some node pass its min watermark if
-        everything reclaimable were reclaimed?"""
-        for nid in nodes:
-            node = self.nodes[nid]
-            anon, file = (sum(x) for x in zip(*(self.lruvec_type_sizes(lv) for lv in self.node_lruvecs[nid])))
-            available = node.nr_free + file + (anon if self.swap.nr_free > 0 else 0)
-            if available > node.wmark.min:
-                return True
-        return False
-
-    def _wake_kswapd(self, nid: int) -> None:
+    def wake_kswapd(self, nid: int) -> None:
         """wakeup_kswapd(), and the woken kswapd's first step on the heap."""
         if self.vmscan.wakeup_kswapd(nid, self.now):
             k = self.vmscan.kswapd[nid]
@@ -546,10 +443,8 @@ class Machine:
         k = self.vmscan.kswapd[nid]
         while k.next_time is not None and k.next_time <= until:
             self.now = k.clock = max(k.clock, k.next_time)
-            start = self._pending_ns
-            delay = self.vmscan.kswapd_step(k)
-            k.clock += self._pending_ns - start
-            self._pending_ns = start
+            delay, spent = self.measure(self.vmscan.kswapd_step, k)
+            k.clock += spent
             k.next_time = None if delay is None else k.clock + delay
         k.generation += 1
         if k.next_time is not None:

@@ -4,7 +4,7 @@
 nothing run) with one process "app" whose regions cover every kind of folio
 the classic LRU treats differently, and a second process "peer" that maps
 one file too (so its folios have two mappings). Folios are made resident the
-way the fault path does it (`_place`, then `_fault_in`); flags and accessed
+way the fault path does it (`allocator.place`, then `_fault_in`); flags and accessed
 bits are then set by hand, and the policy's hooks are called directly.
 """
 
@@ -114,7 +114,7 @@ class Tiny:
         _fault_in (workingset refault, folio_added)."""
         p = proc if proc is not None else self.app
         pages = self.pages(region, offsets) if p is self.app else self.m.region_base[p.pid][region] + np.atleast_1d(offsets)
-        placed = self.m._place(p, pages, "min")
+        placed = self.m.allocator.place(p, pages, "min")
         assert placed == len(pages), "tiny machine out of frames"
         self.m._fault_in(p, pages, np.full(len(pages), region, np.int64), np.zeros(len(pages), bool))
         return pages

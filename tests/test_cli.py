@@ -14,6 +14,7 @@ import pytest
 from reclaim_ext import RunFailed, run
 from reclaim_ext.cli import main
 from reclaim_ext.scenario import parse_scenario
+from simulator.errors import SimulationError
 
 SMALL = """
 [machine]
@@ -145,7 +146,7 @@ def test_a_run_that_fails_keeps_its_results(monkeypatch, capsys, small, tmp_path
 
     def broken_sample(self):
         if self.total_accesses > 30_000:
-            raise machine_module.SimulationError("planted failure")
+            raise SimulationError("planted failure")
         self.samples.append({"time_ns": self.now})
 
     monkeypatch.setattr(machine_module.Machine, "_sample", broken_sample)

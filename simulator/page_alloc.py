@@ -1,0 +1,141 @@
+"""The page allocator (mm/page_alloc.c): which node a new page comes
+from, and what happens when none has room.
+
+get_page_from_freelist() takes pages above the low watermark, on the
+process's preferred node first, then on the others by distance (its
+zonelist). When no node has room, the slow path wakes every kswapd of the
+zonelist and retries at the min watermark at once (the woken kswapd has not
+run yet), then reclaims directly; a direct reclaim that freed nothing sleeps a
+jiffy (reclaim_throttle) and is retried while should_reclaim_retry() allows,
+and then the OOM killer runs.
+
+A batch of faults is allocated at once, as a prefix of the pages asked for:
+the caller runs the accesses up to the first page that got no frame, and
+asks again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.errors import SimulationError
+from simulator.folios import group_by
+from simulator.vmscan import MAX_RECLAIM_RETRIES
+from simulator.vmstat import VmEvent
+
+if TYPE_CHECKING:
+    from simulator.machine import Machine, Process
+
+JIFFY_NS = 4_000_000  # HZ=250: reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS) sleeps one jiffy
+
+
+class PageAllocator:
+    def __init__(self, machine: Machine) -> None:
+        self.m = machine
+
+    def preferred_nodes(self, p: Process, pages: np.ndarray) -> np.ndarray:
+        if p.cfg.mempolicy == "interleave" and p.cfg.nodes:
+            return np.asarray(p.cfg.nodes, np.int64)[pages % len(p.cfg.nodes)]
+        return np.full(len(pages), next(iter(p.zonelists)), np.int64)
+
+    def budget(self, p: Process, mark: str) -> int:
+        nodes = {n for zl in p.zonelists.values() for n in zl}
+        return sum(self.m.nodes[n].budget(getattr(self.m.nodes[n].wmark, mark)) for n in nodes)
+
+    def allocate(self, p: Process, pages: np.ndarray) -> int:
+        """get_page_from_freelist() at the low watermark over the zonelist;
+        then the slow path: wake every kswapd, retry at min, reclaim directly.
+        Returns how many of `pages` got frames (0 after a reclaim, so the
+        caller re-checks residency)."""
+        if self.budget(p, "low") > 0:
+            p.no_progress_loops = 0
+            return self.place(p, pages, "low")
+        # wake_all_kswapds(), then at once the retry at the min watermark:
+        # the woken kswapd has not run yet
+        for nid in sorted({n for zl in p.zonelists.values() for n in zl}):
+            self.m.wake_kswapd(nid)
+        self.m.now = p.clock
+        if self.budget(p, "min") > 0:
+            p.no_progress_loops = 0
+            return self.place(p, pages, "min")
+        self.slowpath(p)
+        return 0
+
+    def place(self, p: Process, pages: np.ndarray, mark: str) -> int:
+        prefs = self.preferred_nodes(p, pages)
+        placed = 0
+        for pref, sel in group_by(prefs):
+            want = pages[sel]
+            for nid in p.zonelists[pref]:
+                node = self.m.nodes[nid]
+                take = min(len(want), node.budget(getattr(node.wmark, mark)))
+                if take <= 0:
+                    continue
+                got = want[:take]
+                frames = node.alloc(got)
+                self.m.folios.node[got] = nid
+                self.m.folios.frame[got] = frames
+                self.m.folios.lruvec[got] = self.m.node_lruvecs[nid][0]
+                self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
+                want = want[take:]
+                placed += take
+                if len(want) == 0:
+                    break
+            if len(want):
+                break  # keep the allocated pages a prefix of `pages`
+        if placed < len(pages):
+            # pages of a later preferred node may be placed while an earlier
+            # one's are not: give back all but the prefix the caller expects
+            allocated = self.m.folios.node[pages] >= 0
+            prefix = int(np.argmin(allocated)) if not allocated.all() else len(pages)
+            self.m.release_frames(pages[prefix:][allocated[prefix:]])
+            placed = prefix
+        return placed
+
+    def slowpath(self, p: Process) -> None:
+        """__alloc_pages_slowpath() from direct reclaim on: reclaim; after a
+        reclaim that freed nothing, sleep a jiffy (reclaim_throttle,
+        VMSCAN_THROTTLE_NOPROGRESS: writeback may complete meanwhile) and
+        retry while should_reclaim_retry() allows; then the OOM killer."""
+        zl = next(iter(p.zonelists.values()))
+        nodes = tuple(sorted({n for z in p.zonelists.values() for n in z}))
+        while p.alive:
+            progress = self._direct_reclaim(p, zl)
+            if self.budget(p, "min") > 0:
+                return
+            p.no_progress_loops = 0 if progress else p.no_progress_loops + 1
+            if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self.should_reclaim_retry(nodes):
+                if not progress:
+                    p.sleep_until = p.clock + JIFFY_NS
+                    p.stats["stall_ns"] += JIFFY_NS
+                    return
+                continue
+            if not self.m.out_of_memory(p):
+                raise SimulationError("out of memory and no killable process left")
+            p.no_progress_loops = 0
+            if self.budget(p, "min") > 0:
+                return
+
+    def _direct_reclaim(self, p: Process, zl: tuple[int, ...]) -> int:
+        """try_to_free_pages() in the allocating process's time: its cost is
+        the process's stall."""
+        progress, spent = self.m.measure(self.m.vmscan.try_to_free_pages, zl, zl[0])
+        p.clock += spent
+        p.stats["direct_reclaim_ns"] += spent
+        p.stats["stall_ns"] += spent
+        p.stats["allocstall"] += 1
+        self.m.now = p.clock
+        return progress
+
+    def should_reclaim_retry(self, nodes: tuple[int, ...]) -> bool:
+        """should_reclaim_retry(): would some node pass its min watermark if
+        everything reclaimable were reclaimed?"""
+        for nid in nodes:
+            node = self.m.nodes[nid]
+            anon, file = (sum(x) for x in zip(*(self.m.lruvec_type_sizes(lv) for lv in self.m.node_lruvecs[nid])))
+            available = node.nr_free + file + (anon if self.m.swap.nr_free > 0 else 0)
+            if available > node.wmark.min:
+                return True
+        return False
