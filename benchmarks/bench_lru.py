@@ -63,6 +63,7 @@ from simulator.lru import ClassicLRU  # noqa: E402
 from simulator.machine import Machine  # noqa: E402
 from simulator.watermarks import default_min_free_kbytes, setup_watermarks  # noqa: E402
 from simulator.policy import BoundPolicy, make_plugin_manager  # noqa: E402
+from reclaim_ext.report import format_table  # noqa: E402
 from hooks import hookimpl  # noqa: E402
 
 # The goals of the issue, printed beside the measurements (never asserted).
@@ -350,7 +351,7 @@ def bench_dispatch(calls: int = 200_000) -> dict:
 
 def report_dispatch(r: dict) -> None:
     print("Hook dispatch: one folio_accessed call to an empty implementation")
-    print(table(["path", "ns a call"], [["pluggy pm.hook", f"{r['pluggy_ns']:,.0f}"],
+    print(format_table(["path", "ns a call"], [["pluggy pm.hook", f"{r['pluggy_ns']:,.0f}"],
                                         ["bound once (the core)", f"{r['bound_ns']:,.0f}"]]))
     print(f"(pluggy costs {r['pluggy_ns'] / r['bound_ns']:.1f}x the bound call)")
     print()
@@ -359,16 +360,6 @@ def report_dispatch(r: dict) -> None:
 # ----------------------------------------------------------------------
 # output
 # ----------------------------------------------------------------------
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Plain text, one column each, first column left-aligned, the rest right."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
 def goal_status(ok: bool) -> str:
     return "meets" if ok else "BELOW"
 
@@ -389,7 +380,7 @@ def report_streams(results: list[dict]) -> None:
             f"{r['od']['run_s']:.2f}", f"{r['od_rate']:,.0f}",
             ratio, f">={goal}x", state, f"{s['build_s']:.3f}",
         ])
-    print(table(["stream", "region", "accesses", "memory pg", "sim s", "sim acc/s", "OD s", "OD acc/s",
+    print(format_table(["stream", "region", "accesses", "memory pg", "sim s", "sim acc/s", "OD s", "OD acc/s",
                  "sim/OD", "goal", "status", "sim build s"], rows))
     print()
     print("Hit ratios (not equal by design: the kernel's two-list LRU is not exact LRU) and the simulator's reclaim")
@@ -401,7 +392,7 @@ def report_streams(results: list[dict]) -> None:
             f"{s['node_pages']:,}", f"{s['high_wmark']:,}", f"{s['resident_end']:,}",
             f"{s['pgscan']:,}", f"{s['pgsteal']:,}", f"{s['pswpout']:,}", f"{s['allocstall']:,}", f"{s['oom_kill']:,}",
         ])
-    print(table(["stream", "sim hit", "OD hit", "sim faults", "OD misses", "node pg", "high wmark",
+    print(format_table(["stream", "sim hit", "OD hit", "sim faults", "OD misses", "node pg", "high wmark",
                  "resident end", "pgscan", "pgsteal", "pswpout", "allocstall", "oom_kill"], rows))
     if any(r["ratio"] is None for r in results):
         print("INCOMPLETE: the simulated process did not finish the stream (its rate and hit ratio are over the"
@@ -418,7 +409,7 @@ def report_memory(r: dict) -> None:
         f"{r['rss_base_mib']:,.0f}", f"{r['rss_built_mib']:,.0f}", f"{r['rss_peak_mib']:,.0f}",
         f"{r['ru_maxrss_mib']:,.0f}", f"<={GOAL_PEAK_RSS_MIB:,}", goal_status(r["rss_peak_mib"] <= GOAL_PEAK_RSS_MIB),
     ]
-    print(table(["machine", "mem GiB", "mapped GiB", "accesses", "build s", "run s",
+    print(format_table(["machine", "mem GiB", "mapped GiB", "accesses", "build s", "run s",
                  "RSS import MiB", "RSS built MiB", "peak RSS MiB", "ru_maxrss MiB", "goal MiB", "status"], [row]))
     print(f"(resident pages at end {r['resident_end']:,}, pages scanned by reclaim {r['pgscan']:,}. RSS columns are"
           " the child's high-water mark (VmHWM) after imports, after building, at the end: interpreter and numpy"
