@@ -234,13 +234,9 @@ def stream_config(
     )
 
 
-def run_machine(cfg: MachineConfig, run: RunConfig, check_invariants: bool = True) -> Machine:
-    """Run a machine with the classic LRU, checking the core's invariants
-    after every step."""
-    from simulator.invariants import check_invariants as checker
-
+def run_machine(cfg: MachineConfig, run: RunConfig) -> Machine:
+    """Run a machine with the classic LRU (tests/conftest.py checks the
+    core's invariants after every step)."""
     m = Machine(cfg, run, "lru", ClassicLRU())
-    if check_invariants:
-        m.invariant_checker = checker
     m.run()
     return m

@@ -39,9 +39,7 @@ def machine(processes, nodes=(2000,), swap=0, files=(), accesses=50_000, seed=0,
         backing=DEVICE,
         **cfg,
     )
-    m = Machine(config, RunConfig(seed=seed, accesses=accesses), "lru", ClassicLRU())
-    m.invariant_checker = check_invariants
-    return m
+    return Machine(config, RunConfig(seed=seed, accesses=accesses), "lru", ClassicLRU())
 
 
 def vm(m: Machine) -> dict[str, int]:
