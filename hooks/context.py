@@ -74,6 +74,19 @@ class Context(Protocol):
         """folio_referenced(): the number of young PTEs mapping each folio,
         clearing them. Costs virtual time per folio, as the rmap walk does."""
 
+    def walk_mm(self, lruvec: int, types: tuple[int, ...] = (0, 1)) -> np.ndarray:
+        """MGLRU's page-table walk (walk_mm over the memcg's mm_list): every
+        resident folio of the given types on this lruvec that a process maps
+        with a young PTE, in address order, its accessed bits cleared. Costs
+        virtual time per PTE walked (every mapped folio of the lruvec).
+        Since: 1.1."""
+
+    def look_around(self, folio: int) -> np.ndarray:
+        """lru_gen_look_around(): the young folios among the page-table
+        neighbours of `folio` (its block of MIN_LRU_BATCH=64 pages) on the
+        same lruvec, their accessed bits cleared; costs time per PTE.
+        Since: 1.1."""
+
     # ------------------------------------------------------------------
     # Lists stored by the core, owned by the policy
     # ------------------------------------------------------------------

@@ -154,6 +154,37 @@ def folio_putback(ctx: Context, folios: np.ndarray, reasons: np.ndarray, request
 
 
 @hookspec(firstresult=True)
+def age_node(ctx: Context, request: ScanRequest) -> bool | None:
+    """kswapd's background aging of a node (kswapd_age_node()), at every
+    priority step of balance_pgdat() before the node is shrunk;
+    ``request.node`` is the node, ``request.priority`` the step's priority.
+
+    MGLRU checks ``min_ttl_ms`` here (lru_gen_age_node): when every lruvec's
+    oldest generation is younger than it, reclaim would only thrash.
+
+    :return: True to declare the node out of memory: the core invokes the
+        OOM killer instead of reclaiming (it ignores the answer unless the
+        node is below its high watermark). None or False: go on.
+
+    Since: 1.1. Optional; the default ages each lruvec's anon lists through
+    age() with ``request.balance`` set (the classic inactive_is_low check).
+    """
+
+
+@hookspec(firstresult=True)
+def policy_state(ctx: Context) -> dict[str, str] | None:
+    """A snapshot of the policy's own state for reports, as the kernel's
+    debugfs views show it (MGLRU: ``/sys/kernel/debug/lru_gen``).
+
+    Called when a run ends (and by ``reclaim-ext run --state``).
+
+    :return: file names and their text, written into the results directory.
+
+    Since: 1.1. Optional.
+    """
+
+
+@hookspec(firstresult=True)
 def folio_evicted(ctx: Context, folios: np.ndarray) -> np.ndarray | None:
     """Folios the policy chose have left memory (__remove_mapping()).
 

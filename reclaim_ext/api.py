@@ -105,4 +105,12 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "swap": {"total_pages": machine.swap.total, "used_pages": machine.swap.used},
         "error": error,
         "timeseries": machine.samples,
+        "policy_state": policy_state(machine),
     }
+
+
+def policy_state(machine: Machine) -> dict[str, str]:
+    """The policy's own view of its state (MGLRU: the lru_gen file)."""
+    if machine.policy.policy_state is None:
+        return {}
+    return dict(machine.policy.policy_state(machine.ctx) or {})

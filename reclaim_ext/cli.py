@@ -17,7 +17,7 @@ from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run
 from reclaim_ext.policies import BUILTIN_POLICIES, PolicyNotFound
-from reclaim_ext.report import format_summary, write_results
+from reclaim_ext.report import format_summary, summary_of, write_results
 from reclaim_ext.scenario import ScenarioError, json_schema, resolved_toml
 from simulator.policy import PolicyError
 
@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", type=Path, metavar="DIR", help="write a results directory (scenario, summary.json, vmstat, CSVs)")
     p_run.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of tables")
     p_run.add_argument("--check-invariants", action="store_true", help="check the core's consistency after every step (slow)")
+    p_run.add_argument("--state", action="store_true",
+                       help="print the policy's own view of its state at the end (mglru: the lru_gen debugfs file)")
     p_run.set_defaults(func=cmd_run)
 
     p_sc = sub.add_parser("scenario", help="inspect scenario files")
@@ -130,10 +132,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.close()
     # print first: a results directory that cannot be written loses nothing
     if args.json:
-        summary = {k: v for k, v in result.items() if k != "timeseries"}
-        print(json.dumps(summary, sort_keys=True))
+        print(json.dumps(summary_of(result), sort_keys=True))
     else:
         print(format_summary(result), end="")
+    if args.state:
+        for name, text in result["policy_state"].items():
+            print(f"\n== {name} ==\n{text}", end="" if text.endswith("\n") else "\n")
     if args.out:
         write_results(args.out, result, resolved_toml(scenario))
         print(f"reclaim-ext: results in {args.out}", file=sys.stderr)

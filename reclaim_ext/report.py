@@ -75,13 +75,21 @@ def format_vmstat(counters: dict[str, int]) -> str:
     return "".join(f"{name} {value}\n" for name, value in counters.items())
 
 
+def summary_of(result: dict[str, Any]) -> dict[str, Any]:
+    """What --json prints and summary.json holds: everything but the time
+    series and the policy's state files, which have files of their own."""
+    return {k: v for k, v in result.items() if k not in ("timeseries", "policy_state")}
+
+
 def write_results(out: Path, result: dict[str, Any], scenario_toml: str) -> None:
     """A results directory later commands can read: the resolved scenario,
     the summary, the counters as the kernel shows them, per-process stats
     and the sampled time series."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario_toml)
-    summary = {k: v for k, v in result.items() if k != "timeseries"}
+    summary = summary_of(result)
+    for name, text in result["policy_state"].items():
+        (out / name).write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     (out / "vmstat").write_text(format_vmstat(result["vmstat"]))
     for nid, node in result["nodes"].items():

@@ -245,7 +245,11 @@ class Costs(_Table):
         CostConfig.minor_fault_ns, description="Allocating and mapping a zeroed or cached page."
     )
     scan: Duration = Field(
-        CostConfig.scan_ns, description="Reclaim looking at one folio: isolate, rmap, verdict."
+        CostConfig.scan_ns, description="Reclaim isolating one folio and deciding on it."
+    )
+    rmap: Duration = Field(CostConfig.rmap_ns, description="The rmap walk of one folio (folio_referenced).")
+    walk: Duration = Field(
+        CostConfig.walk_ns, description="One page-table entry in MGLRU's page-table walk or look-around."
     )
     free: Duration = Field(
         CostConfig.free_ns, description="Reclaim unmapping and freeing one folio."
@@ -811,6 +815,8 @@ def to_config(scenario: Scenario) -> tuple[MachineConfig, RunConfig]:
             access_ns=machine.costs.access,
             minor_fault_ns=machine.costs.minor_fault,
             scan_ns=machine.costs.scan,
+            rmap_ns=machine.costs.rmap,
+            walk_ns=machine.costs.walk,
             free_ns=machine.costs.free,
         ),
     )

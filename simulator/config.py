@@ -45,6 +45,7 @@ class CostConfig:
     minor_fault_ns: int = 1_000  # allocate and map a zeroed or cached page
     scan_ns: int = 100  # reclaim isolates one folio and decides on it
     rmap_ns: int = 100  # the rmap walk of one folio (folio_referenced)
+    walk_ns: int = 20  # one page-table entry in a page-table walk (MGLRU aging, look-around)
     free_ns: int = 300  # reclaim unmaps and frees one folio
 
 

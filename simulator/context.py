@@ -14,6 +14,8 @@ from simulator.vmstat import EVENT_INDEX, POLICY_EVENTS
 if TYPE_CHECKING:
     from simulator.machine import Machine
 
+LOOK_AROUND_PAGES = 64  # MIN_LRU_BATCH: the neighbours lru_gen_look_around() scans
+
 # popcount of the per-mapping accessed bits
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.int64)
 
@@ -86,6 +88,26 @@ class CoreContext:
         self._folios.young[ids] = 0
         self._m.charge_rmap(ids.size)
         return _answer(folios, _POPCOUNT[young])
+
+    def walk_mm(self, lruvec: int, types: tuple[int, ...] = (0, 1)) -> np.ndarray:
+        f = self._folios
+        mapped = np.flatnonzero((f.lruvec == lruvec) & (f.mapcount > 0))
+        if len(types) < 2:
+            mapped = mapped[np.isin(f.type[mapped], types)]
+        young = mapped[f.young[mapped] != 0]
+        f.young[young] = 0
+        self._m.charge(len(mapped) * self._m.cfg.costs.walk_ns)
+        return young
+
+    def look_around(self, folio: int) -> np.ndarray:
+        f = self._folios
+        start = int(folio) // LOOK_AROUND_PAGES * LOOK_AROUND_PAGES
+        block = np.arange(start, min(start + LOOK_AROUND_PAGES, f.nr_pages))
+        block = block[(f.lruvec[block] == f.lruvec[folio]) & (f.mapcount[block] > 0)]
+        young = block[f.young[block] != 0]
+        f.young[young] = 0
+        self._m.charge(len(block) * self._m.cfg.costs.walk_ns)
+        return young
 
     # -- lists --------------------------------------------------------------
     def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:

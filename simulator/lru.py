@@ -31,7 +31,7 @@ from math import isqrt
 
 import numpy as np
 
-from hooks import INTERFACE_VERSION, hookimpl
+from hooks import hookimpl
 from hooks.types import (
     LRU_ANON,
     LRU_FILE,
@@ -99,7 +99,7 @@ class LruvecState:
 class ClassicLRU:
     """The kernel's two-list LRU. One instance per attached machine."""
 
-    INTERFACE_VERSION = INTERFACE_VERSION
+    INTERFACE_VERSION = (1, 0)
 
     def __init__(self) -> None:
         self.lruvecs: dict[int, LruvecState] = {}

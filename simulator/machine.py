@@ -591,9 +591,11 @@ class Machine:
     # ------------------------------------------------------------------
     # OOM and exit
     # ------------------------------------------------------------------
-    def out_of_memory(self, current: Process) -> bool:
+    def out_of_memory(self, current: Process | None, nid: int | None = None) -> bool:
         """out_of_memory(): kill the process with the largest footprint
-        (oom_badness: resident pages plus swap entries). False if none."""
+        (oom_badness: resident pages plus swap entries). False if none.
+        `current` is the allocating process, None when kswapd calls it
+        (MGLRU's min_ttl) for node `nid`."""
         f = self.folios
         best, best_points = None, -1
         for p in self.processes:
@@ -605,7 +607,7 @@ class Machine:
                 best, best_points = p, points
         if best is None:
             return False
-        nid = next(iter(current.zonelists))
+        nid = next(iter(current.zonelists)) if current is not None else nid
         self.vmstat.count(nid, VmEvent.OOM_KILL)
         self.events.emit("mark_victim", self.now, pid=best.pid, comm=best.cfg.name, points=best_points)
         self.exit_process(best, "oom-killed")

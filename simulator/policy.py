@@ -14,7 +14,7 @@ from typing import Any
 
 import pluggy
 
-from hooks import INTERFACE_VERSION, PROJECT_NAME, REQUIRED_HOOKS
+from hooks import INTERFACE_VERSION, PROJECT_NAME, REQUIRED_HOOKS, interface_compatible
 from hooks import hookspec as hookspec_module
 
 
@@ -50,10 +50,10 @@ class BoundPolicy:
         self.name = name
         self.plugin = plugin
         self.interface_version = getattr(plugin, "INTERFACE_VERSION", INTERFACE_VERSION)
-        if self.interface_version != INTERFACE_VERSION:
+        if not interface_compatible(self.interface_version):
             raise PolicyError(
                 f"policy {name!r} was written for interface version {self.interface_version}, "
-                f"this simulator implements version {INTERFACE_VERSION}"
+                f"this simulator implements version {'.'.join(map(str, INTERFACE_VERSION))}"
             )
         pm = make_plugin_manager()
         try:

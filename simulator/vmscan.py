@@ -473,7 +473,10 @@ class Vmscan:
         nid = k.nid
         if self.pgdat_balanced(nid):
             return self._kswapd_end_pass(k)  # goto out: no failure counted
-        self._kswapd_age_node(nid)
+        if self._kswapd_age_node(nid, k.priority):
+            # min_ttl: the policy would rather OOM-kill than thrash
+            self.m.out_of_memory(None, nid)
+            return self._kswapd_end_pass(k)
         node = self.m.nodes[nid]
         sc = self.scan_control(ReclaimReason.KSWAPD, nid, max(node.wmark.high, SWAP_CLUSTER_MAX), k.priority)
         self.shrink_node(nid, sc)
@@ -493,15 +496,22 @@ class Vmscan:
         self.m.events.emit("mm_vmscan_kswapd_wake", k.clock, nid=k.nid, order=0)
         k.in_pass, k.priority, k.pass_reclaimed = True, DEF_PRIORITY, 0
 
-    def _kswapd_age_node(self, nid: int) -> None:
-        """kswapd_age_node(): keep the anon lists balanced even while only
-        file pages are reclaimed (can_age_anon_pages: swap exists)."""
-        if self.m.swap.total == 0:
-            return
-        sc = self.scan_control(ReclaimReason.KSWAPD, nid, SWAP_CLUSTER_MAX)
-        for lruvec in self.m.node_lruvecs[nid]:
-            self._prepare(sc, lruvec)
-            self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+    def _kswapd_age_node(self, nid: int, priority: int) -> bool:
+        """kswapd_age_node(): the policy's background aging of the node.
+        Without an age_node hook, keep the anon lists balanced even while
+        only file pages are reclaimed (can_age_anon_pages: swap exists).
+        Returns whether the policy declared the node out of memory."""
+        m = self.m
+        sc = self.scan_control(ReclaimReason.KSWAPD, nid, SWAP_CLUSTER_MAX, priority)
+        if m.policy.age_node is not None:
+            sc.free_pages, sc.high_wmark = m.nodes[nid].nr_free, m.nodes[nid].wmark.high
+            sc.nr_swap_pages = m.swap.nr_free
+            return bool(m.policy.age_node(m.ctx, sc)) and not self.pgdat_balanced(nid)
+        if m.swap.total > 0:
+            for lruvec in m.node_lruvecs[nid]:
+                self._prepare(sc, lruvec)
+                self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+        return False
 
     def _kswapd_end_pass(self, k: Kswapd) -> int:
         """The end of balance_pgdat(), then kswapd_try_to_sleep(): nap if the

@@ -20,13 +20,15 @@ from simulator.policy import HOOK_NAMES, BoundPolicy, PolicyError
 def test_every_hook_is_documented_the_same_way():
     for name in HOOK_NAMES:
         doc = inspect.getdoc(getattr(hookspec, name))
-        assert doc and "Since: 1." in doc, name
+        assert doc and ("Since: 1." in doc or "Since: 1.1." in doc), name
         assert ("Required." in doc) == (name in hooks.REQUIRED_HOOKS), name
 
 
-def test_the_classic_lru_implements_every_hook_but_folio_evicted_and_removed():
+def test_the_classic_lru_implements_the_version_1_0_hooks_but_folio_evicted_and_removed():
     bound = BoundPolicy("lru", ClassicLRU())
-    assert set(bound.hooks_implemented) == set(HOOK_NAMES) - {"folio_evicted", "folio_removed"}
+    since_1_1 = {"age_node", "policy_state"}
+    assert set(bound.hooks_implemented) == set(HOOK_NAMES) - {"folio_evicted", "folio_removed"} - since_1_1
+    assert all("Since: 1.1." in inspect.getdoc(getattr(hookspec, name)) for name in since_1_1)
 
 
 class Recorder(ClassicLRU):
@@ -131,8 +133,17 @@ def test_a_policy_for_another_interface_version_is_refused():
     class Future(ClassicLRU):
         INTERFACE_VERSION = 2
 
+    class NewerMinor(ClassicLRU):
+        INTERFACE_VERSION = (1, 9)
+
+    class Older(ClassicLRU):
+        INTERFACE_VERSION = 1  # (1, 0): runs on 1.1
+
     with pytest.raises(PolicyError, match="interface version 2"):
         BoundPolicy("future", Future())
+    with pytest.raises(PolicyError, match=r"\(1, 9\)"):
+        BoundPolicy("newer", NewerMinor())
+    assert BoundPolicy("older", Older()).interface_version == 1
 
 
 def test_a_policy_without_the_required_hooks_is_refused():
