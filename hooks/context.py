@@ -34,6 +34,10 @@ class Context(Protocol):
     def now(self) -> int:
         """The virtual clock in nanoseconds."""
 
+    def sysctl(self, name: str) -> int:
+        """A tunable of the simulated kernel: "vm.swappiness",
+        "vm.watermark_scale_factor", "lru_gen.min_ttl_ms". Since: 1.1."""
+
     def random(self) -> float:
         """A deterministic pseudo-random number in [0, 1)."""
 
@@ -119,7 +123,8 @@ class Context(Protocol):
     # ------------------------------------------------------------------
     def count_event(self, name: str, lruvec: int, nr: int) -> None:
         """Count a vmstat event that a policy decision causes: "pgactivate",
-        "pgdeactivate", "pgrotated" (the only ones a policy may count)."""
+        "pgdeactivate", "pgrotated", and (since 1.1) "pgrefill" for folios a
+        policy sorts during eviction (MGLRU's sort_folio)."""
 
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
         """Advance the lruvec's nonresident_age clock (workingset.c), as the

@@ -158,10 +158,13 @@ class ScanDecision:
 
 class Victims(NamedTuple):
     """select_victims' answer when the policy looked at more folios than it
-    returns: `nr_scanned` is what it isolated (pgscan)."""
+    returns: `nr_scanned` is what it isolated (pgscan). `lru_type`, since
+    1.1, says the policy scanned the other type than the request named
+    (MGLRU picks the type per batch: get_type_to_scan, isolate_folios)."""
 
     folios: np.ndarray
     nr_scanned: int
+    lru_type: int | None = None
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,11 @@ class Machine(_Table):
         10, ge=1, le=3000, description="vm.watermark_scale_factor, in units of 0.01% of memory."
     )
     swappiness: int = Field(60, ge=0, le=200, description="vm.swappiness.")
+    lru_gen_min_ttl: Duration = Field(
+        0,
+        description="MGLRU's /sys/kernel/mm/lru_gen/min_ttl_ms: when every generation is younger than this, "
+        "kswapd calls the OOM killer rather than thrash (0: off). Whole milliseconds.",
+    )
     swap: Swap = Field(default_factory=Swap, description="The swap device; absent means no swap.")
     backing: Backing = Field(default_factory=Backing, description="The device files live on.")
     costs: Costs = Field(default_factory=Costs, description="CPU time of the simulated work.")
@@ -806,6 +811,7 @@ def to_config(scenario: Scenario) -> tuple[MachineConfig, RunConfig]:
         min_free_kbytes=machine.min_free_kbytes,
         watermark_scale_factor=machine.watermark_scale_factor,
         swappiness=machine.swappiness,
+        lru_gen_min_ttl_ms=machine.lru_gen_min_ttl // 1_000_000,
         swap=SwapConfig(
             pages=machine.swap.size,
             device=DeviceConfig(machine.swap.latency, machine.swap.bandwidth),

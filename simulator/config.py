@@ -128,6 +128,7 @@ class MachineConfig:
     min_free_kbytes: int | None = None  # None: the kernel's default for the size
     watermark_scale_factor: int = 10
     swappiness: int = 60
+    lru_gen_min_ttl_ms: int = 0  # /sys/kernel/mm/lru_gen/min_ttl_ms: 0 = off
     swap: SwapConfig = SwapConfig(0, DeviceConfig(100_000, 1_000_000_000))
     backing: DeviceConfig = DeviceConfig(100_000, 1_000_000_000)
     costs: CostConfig = CostConfig()

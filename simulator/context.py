@@ -48,6 +48,17 @@ class CoreContext:
     def now(self) -> int:
         return self._m.now
 
+    def sysctl(self, name: str) -> int:
+        cfg = self._m.cfg
+        values = {
+            "vm.swappiness": cfg.swappiness,
+            "vm.watermark_scale_factor": cfg.watermark_scale_factor,
+            "lru_gen.min_ttl_ms": cfg.lru_gen_min_ttl_ms,
+        }
+        if name not in values:
+            raise PolicyContextError(f"sysctl: no tunable {name!r} (known: {', '.join(values)})")
+        return values[name]
+
     def random(self) -> float:
         return float(self._m.policy_rng.random())
 

@@ -237,6 +237,8 @@ class Vmscan:
         m = self.m
         sc.lru_type, sc.nr_to_scan = lru_type, nr_to_scan
         answer = m.policy.select_victims(m.ctx, sc)
+        if isinstance(answer, Victims) and answer.lru_type in (LRU_ANON, LRU_FILE):
+            lru_type = sc.lru_type = answer.lru_type
         victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type, sc.node)
         if nr_scanned == 0:
             return 0

@@ -59,7 +59,7 @@ for _i, _name in enumerate(VM_EVENTS):
 
 # Events a policy may count itself through ctx.count_event(): the effects of
 # its own list decisions, which the core cannot see.
-POLICY_EVENTS = ("pgactivate", "pgdeactivate", "pgrotated")
+POLICY_EVENTS = ("pgactivate", "pgdeactivate", "pgrotated", "pgrefill")
 
 
 class VmStat:
