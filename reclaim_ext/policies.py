@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.lru import ClassicLRU
+from simulator.mglru import MultiGenLRU
 
 BUILTIN_POLICIES: dict[str, tuple[Callable[[], Any], str]] = {
     "lru": (ClassicLRU, "the kernel's classic two-list LRU (active/inactive, workingset refaults)"),
+    "mglru": (MultiGenLRU, "the kernel's multi-gen LRU (generations, tiers, PID controller, page-table walks)"),
 }
 
 

@@ -1,0 +1,610 @@
+"""The multi-gen LRU (mm/vmscan.c, CONFIG_LRU_GEN), as a set of hooks.
+
+The problem with two lists: "active" and "inactive" say little about how
+recently a page was used, and finding out means an rmap walk per page at
+eviction, the most expensive moment. MGLRU keeps instead up to MAX_NR_GENS
+generations per lruvec and type, numbered by sequence:
+
+    min_seq[anon]  min_seq[file]                       max_seq
+         |              |                                 |
+         v              v                                 v
+      +------+------+------+------+     the two youngest generations
+      | gen0 | gen1 | gen2 | gen3 |     count as "active" (NR_ACTIVE_*),
+      +------+------+------+------+     the others as inactive
+       oldest                youngest
+
+Aging is the producer (try_to_inc_max_seq): it walks the page tables of the
+processes, and a folio found young for the second time is moved to the
+youngest generation; then max_seq grows by one and the generations shift.
+Eviction is the consumer (evict_folios): it takes only from the oldest
+generation, where sort_folio() first moves on what must be kept (promoted,
+in a protected tier, under writeback); when that generation is empty,
+min_seq grows. Folios a process accessed through read()/write() collect
+refs; refs (with PG_workingset) give tiers, and a PID controller compares
+each tier's refault rate with tier 0's to protect the tiers that refault
+more (get_tier_idx), and anon's with file's to choose the type to evict
+(get_type_to_scan). A shadow token of (min_seq, refs) tells a refault within
+MAX_NR_GENS generations of eviction from an old one.
+
+Here: the generations are lists the core stores (gen = seq % MAX_NR_GENS),
+a folio's seq and refs counter live in its policy integer (seq << 2 |
+counter), PG_referenced and PG_active are this policy's flag bits. Not
+modelled: zones, memcgs (one lruvec per node), Bloom filters (the walk visits
+every mapped page and is charged for each), the mm_list, NR_HIST_GENS > 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hooks import hookimpl
+from hooks.types import (
+    LRU_ANON,
+    LRU_FILE,
+    LRU_TYPE_NAMES,
+    PG_dirty,
+    PG_policy0,
+    PG_policy1,
+    PG_reclaim,
+    PG_swapcache,
+    PG_workingset,
+    PG_writeback,
+    PutbackReason,
+    REFAULT_ACTIVATE,
+    REFAULT_WORKINGSET,
+    ScanDecision,
+    ScanRequest,
+    Victims,
+)
+from simulator.folios import group_by
+
+PG_active = PG_policy0
+PG_referenced = PG_policy1
+
+MIN_NR_GENS = 2
+MAX_NR_GENS = 4
+MAX_NR_TIERS = 4
+LRU_REFS_WIDTH = 2
+REFS_COUNTER_MAX = (1 << LRU_REFS_WIDTH) - 1  # the counter saturates at 3
+MIN_LRU_BATCH = 64
+MAX_LRU_BATCH = 4096
+MAX_SWAPPINESS = 200
+DEF_PRIORITY = 12
+
+
+# ----------------------------------------------------------------------
+# refs and tiers, vectorised over folios
+# ----------------------------------------------------------------------
+def folio_seq(data: np.ndarray) -> np.ndarray:
+    return data >> LRU_REFS_WIDTH
+
+
+def refs_counter(data: np.ndarray) -> np.ndarray:
+    return data & REFS_COUNTER_MAX
+
+
+def folio_lru_refs(flags: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """folio_lru_refs(): 0 unless PG_referenced, else the counter plus one."""
+    return np.where((flags & PG_referenced) != 0, refs_counter(data) + 1, 0)
+
+
+def lru_tier_from_refs(refs: np.ndarray, workingset: np.ndarray) -> np.ndarray:
+    """PG_workingset folios are in the top tier; the others by
+    order_base_2(refs): <=1 access tier 0, 2 tier 1, 3-4 tier 2."""
+    order = np.where(refs <= 1, 0, np.ceil(np.log2(np.maximum(refs, 1))).astype(np.int64))
+    return np.where(workingset, MAX_NR_TIERS - 1, order)
+
+
+@dataclass
+class CtrlPos:
+    refaulted: int
+    total: int
+    gain: int
+
+
+def positive_ctrl_err(sp: CtrlPos, pv: CtrlPos) -> bool:
+    """The process variable (pv) has few refaults, or a refault rate no
+    higher than the set point's (sp), weighted by the gains."""
+    return pv.refaulted < MIN_LRU_BATCH or (
+        pv.refaulted * (sp.total + MIN_LRU_BATCH) * sp.gain <= (sp.refaulted + 1) * pv.total * pv.gain
+    )
+
+
+@dataclass
+class Lrugen:
+    """struct lru_gen_folio of one lruvec."""
+
+    lists: list[list[int]]  # [type][gen] -> list id
+    max_seq: int = MIN_NR_GENS + 1
+    min_seq: list[int] = field(default_factory=lambda: [0, 0])
+    timestamps: list[int] = field(default_factory=lambda: [0] * MAX_NR_GENS)
+    # the PID controller's inputs per type and tier (NR_HIST_GENS == 1)
+    avg_refaulted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+    avg_total: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+    refaulted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+    evicted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+    protected: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+
+    def nr_gens(self, lru_type: int) -> int:
+        return self.max_seq - self.min_seq[lru_type] + 1
+
+    def read_ctrl_pos(self, lru_type: int, tier: int, gain: int) -> CtrlPos:
+        """read_ctrl_pos(): tier MAX_NR_TIERS means all tiers together."""
+        tiers = slice(0, MAX_NR_TIERS) if tier == MAX_NR_TIERS else slice(tier, tier + 1)
+        refaulted = self.avg_refaulted[lru_type, tiers].sum() + self.refaulted[lru_type, tiers].sum()
+        total = (self.avg_total[lru_type, tiers].sum() + self.protected[lru_type, tiers].sum()
+                 + self.evicted[lru_type, tiers].sum())
+        return CtrlPos(int(refaulted), int(total), gain)
+
+    def reset_ctrl_pos(self, lru_type: int) -> None:
+        """reset_ctrl_pos(carryover): when min_seq advances, the averages take
+        half the new figures and the counts start again."""
+        self.avg_refaulted[lru_type] = (self.avg_refaulted[lru_type] + self.refaulted[lru_type]) // 2
+        self.avg_total[lru_type] = (self.avg_total[lru_type] + self.protected[lru_type] + self.evicted[lru_type]) // 2
+        self.refaulted[lru_type] = 0
+        self.evicted[lru_type] = 0
+        self.protected[lru_type] = 0
+
+
+class MultiGenLRU:
+    """The kernel's multi-gen LRU. One instance per attached machine."""
+
+    INTERFACE_VERSION = (1, 1)
+
+    def __init__(self) -> None:
+        self.lruvecs: dict[int, Lrugen] = {}
+
+    # ------------------------------------------------------------------
+    # generations and placement
+    # ------------------------------------------------------------------
+    def _list(self, lrugen: Lrugen, lru_type: int, seq: int) -> int:
+        return lrugen.lists[lru_type][seq % MAX_NR_GENS]
+
+    def _place(self, ctx, lrugen: Lrugen, folios: np.ndarray, seqs: np.ndarray, lru_type: int, tail: bool = False) -> None:
+        """Put folios on the lists of their generations, keeping each
+        folio's refs counter."""
+        data = ctx.folio_data(folios)
+        ctx.folio_set_data(folios, (seqs << LRU_REFS_WIDTH) | refs_counter(data))
+        for seq, sel in group_by(seqs):
+            ctx.list_add(self._list(lrugen, lru_type, seq), folios[sel], tail)
+
+    def _update_active(self, ctx, lrugen: Lrugen) -> None:
+        """lru_gen_is_active(): the two youngest generations count as active."""
+        for lru_type in (LRU_ANON, LRU_FILE):
+            for seq in range(lrugen.max_seq - MAX_NR_GENS + 1, lrugen.max_seq + 1):
+                ctx.list_set_active(self._list(lrugen, lru_type, seq), seq >= lrugen.max_seq - 1)
+
+    def lru_gen_folio_seq(self, lrugen: Lrugen, flags: np.ndarray, lru_type: int, reclaiming: bool) -> np.ndarray:
+        """lru_gen_folio_seq(): the generation a folio joins when added.
+        Active (faulted in, or activated by reclaim): one of the two
+        youngest; anon without a swap slot, or reclaim-marked under I/O:
+        max_seq-1; otherwise (read(), readahead) the oldest, one younger
+        for the workingset; reclaiming (rotation after writeback): oldest."""
+        workingset = ((flags & PG_workingset) != 0).astype(np.int64)
+        active = (flags & PG_active) != 0
+        young_gen = np.full(len(flags), MIN_NR_GENS, np.int64)
+        if lru_type == LRU_ANON:
+            cold_io = (flags & PG_swapcache) == 0
+        else:
+            cold_io = np.zeros(len(flags), bool)
+        cold_io |= ((flags & PG_reclaim) != 0) & ((flags & (PG_dirty | PG_writeback)) != 0)
+        gen = np.where(active, MIN_NR_GENS - workingset, np.where(cold_io, young_gen, MAX_NR_GENS - workingset))
+        if reclaiming:
+            gen = np.full(len(flags), MAX_NR_GENS, np.int64)
+        return np.maximum(lrugen.max_seq - gen + 1, lrugen.min_seq[lru_type])
+
+    def _add(self, ctx, folios: np.ndarray, reclaiming: bool = False) -> None:
+        """lru_gen_add_folio(): place each folio by lru_gen_folio_seq(), at
+        the head (the tail when reclaiming); PG_active only chose the
+        generation and is cleared."""
+        key = ctx.folio_lruvec(folios).astype(np.int64) * 2 + ctx.folio_type(folios)
+        for k, sel in group_by(key):
+            lrugen, lru_type, batch = self.lruvecs[k // 2], k % 2, folios[sel]
+            flags = ctx.folio_flags(batch)
+            seqs = self.lru_gen_folio_seq(lrugen, flags, lru_type, reclaiming)
+            ctx.folio_clear_flags(batch[(flags & PG_active) != 0], PG_active)
+            self._place(ctx, lrugen, batch, seqs, lru_type, tail=reclaiming)
+
+    # ------------------------------------------------------------------
+    # hooks: attaching, adding, accessing
+    # ------------------------------------------------------------------
+    @hookimpl
+    def policy_init(self, ctx) -> None:
+        for lruvec in ctx.lruvecs:
+            lists = [[ctx.list_create(lruvec, t, False, f"gen{gen}_{LRU_TYPE_NAMES[t]}") for gen in range(MAX_NR_GENS)]
+                     for t in (LRU_ANON, LRU_FILE)]
+            lrugen = Lrugen(lists, timestamps=[ctx.now()] * MAX_NR_GENS)
+            self.lruvecs[lruvec] = lrugen
+            self._update_active(ctx, lrugen)
+
+    @hookimpl
+    def folio_added(self, ctx, folios: np.ndarray) -> None:
+        """folio_add_lru(): inside a page fault the folio is marked active
+        (lru_gen_in_fault()); a mapped folio here came in by a fault."""
+        faulted = folios[ctx.folio_mapcount(folios) > 0]
+        if len(faulted):
+            ctx.folio_set_flags(faulted, PG_active)
+        self._add(ctx, folios)
+
+    @hookimpl
+    def folio_accessed(self, ctx, folios: np.ndarray) -> None:
+        """lru_gen_inc_refs(): the first access sets PG_referenced, the next
+        ones count up to the counter's limit, one more sets PG_workingset.
+        No list moves: sort_folio() acts on the refs at eviction."""
+        uniq, first, count = np.unique(folios, return_index=True, return_counts=True)
+        flags, data = ctx.folio_flags(uniq), ctx.folio_data(uniq)
+        referenced = (flags & PG_referenced) != 0
+        steps = count - ~referenced  # the first access of an unreferenced folio only sets the flag
+        counter = refs_counter(data) + steps
+        ctx.folio_set_flags(uniq[~referenced], PG_referenced)
+        ctx.folio_set_flags(uniq[counter > REFS_COUNTER_MAX], PG_workingset)
+        ctx.folio_set_data(uniq, (data & ~REFS_COUNTER_MAX) | np.minimum(counter, REFS_COUNTER_MAX))
+
+    # ------------------------------------------------------------------
+    # aging
+    # ------------------------------------------------------------------
+    def try_to_inc_max_seq(self, ctx, lruvec: int, swappiness: int) -> bool:
+        """The page-table walk, then inc_max_seq()."""
+        lrugen = self.lruvecs[lruvec]
+        types = (LRU_FILE,) if swappiness == 0 else (LRU_ANON, LRU_FILE)
+        self.folio_update_gen(ctx, lrugen, ctx.walk_mm(lruvec, types))
+        self.inc_max_seq(ctx, lrugen, swappiness)
+        return True
+
+    def folio_update_gen(self, ctx, lrugen: Lrugen, young: np.ndarray) -> None:
+        """folio_update_gen() for folios found young: the first time only
+        PG_referenced is set; a folio already referenced (or in the
+        workingset) moves to the youngest generation with PG_workingset."""
+        if len(young) == 0:
+            return
+        flags = ctx.folio_flags(young)
+        first_time = (flags & (PG_referenced | PG_workingset)) == 0
+        ctx.folio_set_flags(young[first_time], PG_referenced)
+        promoted = young[~first_time]
+        if len(promoted) == 0:
+            return
+        ctx.folio_clear_flags(promoted, PG_referenced)
+        ctx.folio_set_flags(promoted, PG_workingset)
+        ctx.folio_set_data(promoted, ctx.folio_data(promoted) & ~REFS_COUNTER_MAX)
+        types = ctx.folio_type(promoted)
+        for lru_type, sel in group_by(types):
+            batch = promoted[sel]
+            self._place(ctx, lrugen, batch, np.full(len(batch), lrugen.max_seq, np.int64), lru_type)
+
+    def inc_max_seq(self, ctx, lrugen: Lrugen, swappiness: int) -> None:
+        """inc_max_seq(): a type already at MAX_NR_GENS first moves its
+        oldest generation into the next (inc_min_seq); then a new youngest
+        generation is born."""
+        for lru_type in (LRU_ANON, LRU_FILE):
+            if lrugen.nr_gens(lru_type) == MAX_NR_GENS:
+                self.inc_min_seq(ctx, lrugen, lru_type, swappiness)
+        lrugen.max_seq += 1
+        lrugen.timestamps[lrugen.max_seq % MAX_NR_GENS] = ctx.now()
+        self._update_active(ctx, lrugen)
+
+    def inc_min_seq(self, ctx, lrugen: Lrugen, lru_type: int, swappiness: int) -> None:
+        """inc_min_seq(): the oldest generation's folios go to the tail of the
+        next one (folio_inc_gen), counted as protected by tier unless they
+        are workingset folios being promoted lazily."""
+        evictable = swappiness <= MAX_SWAPPINESS if lru_type == LRU_FILE else swappiness > 0
+        if evictable:
+            oldest = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
+            folios = ctx.list_peek(oldest, ctx.list_len(oldest))
+            self._protect(ctx, lrugen, folios, lru_type, count=True, tail=True)
+        lrugen.reset_ctrl_pos(lru_type)
+        lrugen.min_seq[lru_type] += 1
+
+    def _protect(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, count: bool,
+                 reclaiming: bool = False, tail: bool = False) -> None:
+        """folio_inc_gen(): into min_seq+1, refs and PG_referenced cleared,
+        PG_workingset kept (PG_reclaim set when reclaim waits for its I/O);
+        with `count`, `protected` counts the tier unless it is the lazily
+        promoted workingset."""
+        if len(folios) == 0:
+            return
+        flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
+        if count:
+            refs = folio_lru_refs(flags, data)
+            workingset = (flags & PG_workingset) != 0
+            tiers = lru_tier_from_refs(refs, workingset)
+            counted = refs + workingset != (1 << LRU_REFS_WIDTH) + 1
+            np.add.at(lrugen.protected[lru_type], tiers[counted], 1)
+        ctx.folio_clear_flags(folios, PG_referenced)
+        if reclaiming:
+            ctx.folio_set_flags(folios, PG_reclaim)
+        ctx.folio_set_data(folios, data & ~REFS_COUNTER_MAX)
+        seq = lrugen.min_seq[lru_type] + 1
+        self._place(ctx, lrugen, folios, np.full(len(folios), seq, np.int64), lru_type, tail=tail)
+
+    def try_to_inc_min_seq(self, ctx, lrugen: Lrugen, swappiness: int) -> None:
+        """try_to_inc_min_seq(): skip empty oldest generations; keep the two
+        types within one generation of max_seq - MIN_NR_GENS of each other
+        (the swappiness clamp)."""
+        min_seq = list(lrugen.min_seq)
+        for lru_type in (LRU_FILE,) if swappiness == 0 else (LRU_ANON, LRU_FILE):
+            while min_seq[lru_type] + MIN_NR_GENS <= lrugen.max_seq:
+                if ctx.list_len(self._list(lrugen, lru_type, min_seq[lru_type])):
+                    break
+                min_seq[lru_type] += 1
+        if 0 < swappiness <= MAX_SWAPPINESS:
+            seq = lrugen.max_seq - MIN_NR_GENS
+            if min_seq[LRU_ANON] > seq and min_seq[LRU_FILE] < seq:
+                min_seq[LRU_ANON] = seq
+            elif min_seq[LRU_FILE] > seq and min_seq[LRU_ANON] < seq:
+                min_seq[LRU_FILE] = seq
+        for lru_type in (LRU_ANON, LRU_FILE):
+            if min_seq[lru_type] != lrugen.min_seq[lru_type]:
+                lrugen.reset_ctrl_pos(lru_type)
+                lrugen.min_seq[lru_type] = min_seq[lru_type]
+
+    # ------------------------------------------------------------------
+    # how much to scan: get_nr_to_scan()
+    # ------------------------------------------------------------------
+    @staticmethod
+    def get_swappiness(request: ScanRequest) -> int:
+        """get_swappiness(): 0 when swap is not allowed or nearly full."""
+        if not request.may_swap or request.nr_swap_pages < MIN_LRU_BATCH:
+            return 0
+        return request.swappiness
+
+    @staticmethod
+    def evictable_min_seq(lrugen: Lrugen, swappiness: int) -> int:
+        return min(lrugen.min_seq) if swappiness else lrugen.min_seq[LRU_FILE]
+
+    def _evictable_size(self, ctx, lrugen: Lrugen, swappiness: int) -> int:
+        types = (LRU_ANON, LRU_FILE) if swappiness else (LRU_FILE,)
+        return sum(ctx.list_len(self._list(lrugen, t, seq))
+                   for t in types for seq in range(lrugen.min_seq[t], lrugen.max_seq + 1))
+
+    @hookimpl
+    def should_reclaim(self, ctx, request: ScanRequest) -> ScanDecision:
+        """get_nr_to_scan(): age first when eviction is impossible (fewer than
+        MIN_NR_GENS generations above the oldest) or advisable (exactly
+        MIN_NR_GENS), except at DEF_PRIORITY; a successful aging stops this
+        round. The budget goes in the file slot: select_victims picks the
+        type per batch."""
+        lrugen = self.lruvecs[request.lruvec]
+        swappiness = self.get_swappiness(request)
+        min_seq = self.evictable_min_seq(lrugen, swappiness)
+        must_age = min_seq + MIN_NR_GENS > lrugen.max_seq
+        nr_to_scan = 0 if must_age else self._evictable_size(ctx, lrugen, swappiness)
+        should_age = must_age or min_seq + MIN_NR_GENS == lrugen.max_seq
+        if not should_age or request.priority == DEF_PRIORITY:
+            return ScanDecision(scan=(0, nr_to_scan >> request.priority))
+        self.try_to_inc_max_seq(ctx, request.lruvec, swappiness)
+        return ScanDecision(scan=(0, 0))
+
+    # ------------------------------------------------------------------
+    # eviction: evict_folios()
+    # ------------------------------------------------------------------
+    def get_tier_idx(self, lrugen: Lrugen, lru_type: int) -> int:
+        """get_tier_idx(): tiers whose refault rate is higher than tier 0's
+        (with gains 2 : 3) are protected; evict the ones below."""
+        sp = lrugen.read_ctrl_pos(lru_type, 0, 2)
+        for tier in range(1, MAX_NR_TIERS):
+            if not positive_ctrl_err(sp, lrugen.read_ctrl_pos(lru_type, tier, 3)):
+                return tier - 1
+        return MAX_NR_TIERS - 1
+
+    def get_type_to_scan(self, lrugen: Lrugen, swappiness: int) -> int:
+        """get_type_to_scan(): file if anon refaults more (by swappiness)."""
+        if swappiness <= 1:
+            return LRU_FILE
+        if swappiness >= MAX_SWAPPINESS:
+            return LRU_ANON
+        sp = lrugen.read_ctrl_pos(LRU_ANON, MAX_NR_TIERS, swappiness)
+        pv = lrugen.read_ctrl_pos(LRU_FILE, MAX_NR_TIERS, MAX_SWAPPINESS - swappiness)
+        return LRU_FILE if positive_ctrl_err(sp, pv) else LRU_ANON
+
+    @hookimpl
+    def select_victims(self, ctx, request: ScanRequest) -> Victims:
+        """isolate_folios(): the type the controller picks first, the other
+        if that one has nothing to give; then folio_check_references() on
+        what was isolated, with the look-around on young folios."""
+        lrugen = self.lruvecs[request.lruvec]
+        swappiness = self.get_swappiness(request)
+        lru_type = self.get_type_to_scan(lrugen, swappiness)
+        isolated = np.empty(0, np.int64)
+        for _ in range(2 if swappiness else 1):
+            if swappiness == 0:
+                lru_type = LRU_FILE
+            isolated = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type), request.nr_to_scan)
+            if len(isolated):
+                break
+            lru_type = 1 - lru_type
+        self.try_to_inc_min_seq(ctx, lrugen, swappiness)
+        victims = self._check_references(ctx, lrugen, isolated, lru_type)
+        return Victims(victims, len(isolated), lru_type)
+
+    def scan_folios(self, ctx, lrugen: Lrugen, lru_type: int, tier_idx: int, nr_to_scan: int) -> np.ndarray:
+        """scan_folios(): from the tail of the oldest generation, sort what
+        must stay and isolate the rest, looking at up to nr_to_scan folios
+        (at most MAX_LRU_BATCH) and stopping once MIN_LRU_BATCH are isolated.
+        Nothing while only MIN_NR_GENS generations are left (eviction waits
+        for aging)."""
+        if lrugen.nr_gens(lru_type) == MIN_NR_GENS:
+            return np.empty(0, np.int64)
+        lst = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
+        window = ctx.list_peek(lst, min(nr_to_scan, MAX_LRU_BATCH))
+        if len(window) == 0:
+            return window
+        isolate = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx, dry_run=True)
+        # the MIN_LRU_BATCH-th isolated folio is the last one looked at
+        enough = np.cumsum(isolate) >= MIN_LRU_BATCH
+        cut = int(np.argmax(enough)) + 1 if enough.any() else len(window)
+        window = window[:cut]
+        isolate = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx, dry_run=False)
+        ctx.count_event("pgrefill", ctx.folio_lruvec(int(window[0])), int(np.count_nonzero(~isolate)))
+        return window[isolate]
+
+    def sort_folio(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, tier_idx: int, dry_run: bool) -> np.ndarray:
+        """sort_folio(), in the kernel's order. Returns which folios are left
+        to isolate; unless dry_run, the others are moved:
+        1. promoted by aging: to its generation;
+        2. in a tier above tier_idx (or the lazily promoted workingset):
+           protected, to min_seq+1;
+        3. under writeback, or dirty file: to min_seq+1 with PG_reclaim."""
+        flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
+        seq = folio_seq(data)
+        promoted = seq != lrugen.min_seq[lru_type]
+        refs = folio_lru_refs(flags, data)
+        workingset = (flags & PG_workingset) != 0
+        tier = lru_tier_from_refs(refs, workingset)
+        lazy_workingset = refs + workingset == (1 << LRU_REFS_WIDTH) + 1
+        protected = ~promoted & ((tier > tier_idx) | lazy_workingset)
+        waiting = ((flags & PG_writeback) != 0) | ((lru_type == LRU_FILE) & ((flags & PG_dirty) != 0))
+        waiting &= ~promoted & ~protected
+        isolate = ~(promoted | protected | waiting)
+        if dry_run:
+            return isolate
+        for s, sel in group_by(seq[promoted]):
+            ctx.list_add(self._list(lrugen, lru_type, s), folios[promoted][sel])
+        counted = protected & ~lazy_workingset
+        np.add.at(lrugen.protected[lru_type], tier[counted], 1)
+        self._protect(ctx, lrugen, folios[protected], lru_type, count=False)
+        self._protect(ctx, lrugen, folios[waiting], lru_type, count=False, reclaiming=True)
+        # isolate_folio(): an unreferenced folio's refs counter is stale;
+        # PG_reclaim is cleared
+        stale = folios[isolate & ((flags & PG_referenced) == 0)]
+        ctx.folio_set_data(stale, ctx.folio_data(stale) & ~REFS_COUNTER_MAX)
+        ctx.folio_clear_flags(folios[isolate], PG_reclaim)
+        return isolate
+
+    def _check_references(self, ctx, lrugen: Lrugen, isolated: np.ndarray, lru_type: int) -> np.ndarray:
+        """folio_check_references() for MGLRU, with lru_gen_look_around():
+        not young: reclaim; young once (no flags): PG_referenced, keep;
+        young again: PG_workingset, activate. Kept and activated folios go
+        back, never into the oldest generation."""
+        if len(isolated) == 0:
+            return isolated
+        young = ctx.folio_referenced(isolated) > 0
+        for folio in isolated[young].tolist():
+            self.folio_update_gen(ctx, lrugen, ctx.look_around(folio))
+        rejected = isolated[young]
+        flags = ctx.folio_flags(rejected)
+        first_time = (flags & (PG_referenced | PG_workingset)) == 0
+        ctx.folio_set_flags(rejected[first_time], PG_referenced)
+        activate = rejected[~first_time]
+        ctx.folio_clear_flags(activate, PG_referenced)
+        ctx.folio_set_flags(activate, PG_workingset | PG_active)
+        ctx.folio_set_data(rejected, ctx.folio_data(rejected) & ~REFS_COUNTER_MAX)
+        if len(activate):
+            ctx.count_event("pgactivate", ctx.folio_lruvec(int(activate[0])), len(activate))
+        self._putback(ctx, lrugen, rejected, lru_type)
+        return isolated[~young]
+
+    def _putback(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int) -> None:
+        """evict_folios()' putback: a folio that would land in the oldest
+        generation gets PG_active instead (max_seq - 1)."""
+        if len(folios) == 0:
+            return
+        seqs = self.lru_gen_folio_seq(lrugen, ctx.folio_flags(folios), lru_type, reclaiming=False)
+        oldest = folios[seqs == lrugen.min_seq[lru_type]]
+        ctx.folio_clear_flags(oldest, PG_referenced)
+        ctx.folio_set_data(oldest, ctx.folio_data(oldest) & ~REFS_COUNTER_MAX)
+        ctx.folio_set_flags(oldest, PG_active)
+        self._add(ctx, folios)
+
+    @hookimpl
+    def folio_putback(self, ctx, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest | None) -> None:
+        """Victims the core kept (activate_locked sets PG_active; writeback
+        started), and folios whose writeback ended: lru_move_tail() puts
+        them at the tail of the oldest generation, to be reclaimed next."""
+        for reason, sel in group_by(reasons):
+            back = folios[sel]
+            if reason == PutbackReason.ROTATE:
+                ctx.list_del(back)
+                ctx.folio_clear_flags(back, PG_active)
+                self._add(ctx, back, reclaiming=True)
+                for lruvec, same in group_by(ctx.folio_lruvec(back)):
+                    ctx.count_event("pgrotated", lruvec, len(back[same]))
+                continue
+            if reason == PutbackReason.ACTIVATE:
+                ctx.folio_set_flags(back, PG_active)
+                ctx.count_event("pgactivate", request.lruvec, len(back))
+            for lru_type, same in group_by(ctx.folio_type(back)):
+                self._putback(ctx, self.lruvecs[request.lruvec], back[same], lru_type)
+
+    # ------------------------------------------------------------------
+    # shadows and refaults
+    # ------------------------------------------------------------------
+    @hookimpl
+    def folio_evicted(self, ctx, folios: np.ndarray) -> np.ndarray:
+        """lru_gen_eviction(): the token is (min_seq << LRU_REFS_WIDTH) |
+        (refs - 1); the folio's tier is counted as evicted."""
+        tokens = np.zeros(len(folios), np.int64)
+        key = ctx.folio_lruvec(folios).astype(np.int64) * 2 + ctx.folio_type(folios)
+        for k, sel in group_by(key):
+            lrugen, lru_type, batch = self.lruvecs[k // 2], k % 2, folios[sel]
+            flags, data = ctx.folio_flags(batch), ctx.folio_data(batch)
+            refs = folio_lru_refs(flags, data)
+            tiers = lru_tier_from_refs(refs, (flags & PG_workingset) != 0)
+            np.add.at(lrugen.evicted[lru_type], tiers, 1)
+            tokens[sel] = (lrugen.min_seq[lru_type] << LRU_REFS_WIDTH) | np.maximum(refs - 1, 0)
+        return tokens
+
+    @hookimpl
+    def on_refault(self, ctx, folios: np.ndarray, refault) -> np.ndarray:
+        """lru_gen_refault(): recent if the token's generation is within
+        MAX_NR_GENS of max_seq; then the tier counts a refault; a folio that
+        was in the workingset gets PG_workingset back (WORKINGSET_RESTORE,
+        and WORKINGSET_ACTIVATE inside a fault), the others their refs
+        counter (which counts again once PG_referenced is set)."""
+        advice = np.zeros(len(folios), np.int64)
+        in_fault = ctx.folio_mapcount(folios) > 0
+        token_seq = refault.shadow >> LRU_REFS_WIDTH
+        refs = (refault.shadow & REFS_COUNTER_MAX) + 1
+        key = ctx.folio_lruvec(folios).astype(np.int64) * 2 + ctx.folio_type(folios)
+        for k, sel in group_by(key):
+            lrugen, lru_type = self.lruvecs[k // 2], k % 2
+            idx = np.flatnonzero(sel) if not isinstance(sel, slice) else np.arange(len(folios))
+            recent = idx[np.abs(lrugen.max_seq - token_seq[idx]) < MAX_NR_GENS]
+            workingset = refault.workingset[recent]
+            tiers = lru_tier_from_refs(refs[recent], workingset)
+            np.add.at(lrugen.refaulted[lru_type], tiers, 1)
+            restored = recent[workingset]
+            advice[restored] |= REFAULT_WORKINGSET
+            advice[restored[in_fault[restored]]] |= REFAULT_ACTIVATE
+            counted_again = folios[recent[~workingset]]
+            ctx.folio_set_data(counted_again, refs[recent[~workingset]] - 1)
+        return advice
+
+    # ------------------------------------------------------------------
+    # kswapd: min_ttl, and the lru_gen view
+    # ------------------------------------------------------------------
+    @hookimpl
+    def age_node(self, ctx, request: ScanRequest) -> bool:
+        """lru_gen_age_node(): with min_ttl_ms set, if no lruvec of the node
+        has an evictable oldest generation older than it (and big enough to
+        scan at this priority), OOM-kill rather than thrash."""
+        min_ttl_ns = ctx.sysctl("lru_gen.min_ttl_ms") * 1_000_000
+        if not min_ttl_ns:
+            return False
+        swappiness = self.get_swappiness(request)
+        for lruvec in ctx.lruvecs:
+            if ctx.lruvec_node(lruvec) != request.node:
+                continue
+            lrugen = self.lruvecs[lruvec]
+            sizable = self._evictable_size(ctx, lrugen, swappiness) >> request.priority
+            birth = lrugen.timestamps[self.evictable_min_seq(lrugen, swappiness) % MAX_NR_GENS]
+            if sizable and ctx.now() - birth > min_ttl_ns:
+                return False
+        return True
+
+    @hookimpl
+    def policy_state(self, ctx) -> dict[str, str]:
+        """/sys/kernel/debug/lru_gen: per node, each generation's sequence
+        number, age in ms, and anon and file pages."""
+        lines = [f" memcg {0:5d} /"]
+        for lruvec, lrugen in self.lruvecs.items():
+            lines.append(f"  node {ctx.lruvec_node(lruvec):5d}")
+            for seq in range(min(lrugen.min_seq), lrugen.max_seq + 1):
+                age_ms = (ctx.now() - lrugen.timestamps[seq % MAX_NR_GENS]) // 1_000_000
+                sizes = "".join(
+                    "         -0 " if seq < lrugen.min_seq[t] else f" {ctx.list_len(self._list(lrugen, t, seq)):10d} "
+                    for t in (LRU_ANON, LRU_FILE)
+                )
+                lines.append(f" {seq:10d} {age_ms:10d}{sizes}".rstrip())
+        return {"lru_gen": "\n".join(lines) + "\n"}
