@@ -60,6 +60,7 @@ from simulator.config import (  # noqa: E402
     SwapConfig,
 )
 from simulator.lru import ClassicLRU  # noqa: E402
+from reclaim_ext.policies import load_policy  # noqa: E402
 from simulator.machine import Machine  # noqa: E402
 from simulator.watermarks import default_min_free_kbytes, setup_watermarks  # noqa: E402
 from simulator.policy import BoundPolicy, make_plugin_manager  # noqa: E402
@@ -150,10 +151,10 @@ def sim_config(stream: np.ndarray, pages: int, usable: int, region_kind: str) ->
     return cfg, RunConfig(seed=0, accesses=len(stream)), high
 
 
-def run_sim(stream: np.ndarray, pages: int, usable: int, region_kind: str) -> dict:
+def run_sim(stream: np.ndarray, pages: int, usable: int, region_kind: str, policy: str) -> dict:
     cfg, run, high = sim_config(stream, pages, usable, region_kind)
     t0 = time.perf_counter()
-    m = Machine(cfg, run, "lru", ClassicLRU())
+    m = Machine(cfg, run, policy, load_policy(policy))
     t1 = time.perf_counter()
     m.run()
     t2 = time.perf_counter()
@@ -198,11 +199,12 @@ def run_ordered_dict(ids: list[int], cap: int) -> dict:
     return {"run_s": t1 - t0, "misses": misses, "hit": 1 - misses / len(ids)}
 
 
-def bench_stream(name: str, stream: np.ndarray, pages: int, usable: int, region_kind: str, repeat: int) -> dict:
+def bench_stream(name: str, stream: np.ndarray, pages: int, usable: int, region_kind: str, repeat: int,
+                 policy: str) -> dict:
     # The OrderedDict replays Python ints (what a dict-based LRU would be
     # given); the conversion is not timed, as the stream is not for the sim.
     ids = stream.tolist()
-    sims = [run_sim(stream, pages, usable, region_kind) for _ in range(repeat)]
+    sims = [run_sim(stream, pages, usable, region_kind, policy) for _ in range(repeat)]
     ods = [run_ordered_dict(ids, usable) for _ in range(repeat)]
     sim = min(sims, key=lambda r: r["run_s"])
     sim["build_s"] = min(r["build_s"] for r in sims)
@@ -210,6 +212,7 @@ def bench_stream(name: str, stream: np.ndarray, pages: int, usable: int, region_
     n = len(stream)
     return {
         "name": name,
+        "policy": policy,
         "region": region_kind,
         "accesses": n,
         "pages": pages,
@@ -375,24 +378,24 @@ def report_streams(results: list[dict]) -> None:
         else:
             ratio, state = f"{r['ratio']:.2f}x", goal_status(r["ratio"] >= goal)
         rows.append([
-            r["name"], r["region"], f"{r['accesses']:,}", f"{r['usable']:,}",
+            r["name"], r["policy"], r["region"], f"{r['accesses']:,}", f"{r['usable']:,}",
             f"{s['run_s']:.2f}", f"{r['sim_rate']:,.0f}",
             f"{r['od']['run_s']:.2f}", f"{r['od_rate']:,.0f}",
             ratio, f">={goal}x", state, f"{s['build_s']:.3f}",
         ])
-    print(format_table(["stream", "region", "accesses", "memory pg", "sim s", "sim acc/s", "OD s", "OD acc/s",
+    print(format_table(["stream", "policy", "region", "accesses", "memory pg", "sim s", "sim acc/s", "OD s", "OD acc/s",
                  "sim/OD", "goal", "status", "sim build s"], rows))
     print()
-    print("Hit ratios (not equal by design: the kernel's two-list LRU is not exact LRU) and the simulator's reclaim")
+    print("Hit ratios (not equal by design: the kernel's LRUs are not exact LRU) and the simulator's reclaim")
     rows = []
     for r in results:
         s, o = r["sim"], r["od"]
         rows.append([
-            r["name"], f"{s['hit']:.4f}", f"{o['hit']:.4f}", f"{s['faults']:,}", f"{o['misses']:,}",
+            r["name"], r["policy"], f"{s['hit']:.4f}", f"{o['hit']:.4f}", f"{s['faults']:,}", f"{o['misses']:,}",
             f"{s['node_pages']:,}", f"{s['high_wmark']:,}", f"{s['resident_end']:,}",
             f"{s['pgscan']:,}", f"{s['pgsteal']:,}", f"{s['pswpout']:,}", f"{s['allocstall']:,}", f"{s['oom_kill']:,}",
         ])
-    print(format_table(["stream", "sim hit", "OD hit", "sim faults", "OD misses", "node pg", "high wmark",
+    print(format_table(["stream", "policy", "sim hit", "OD hit", "sim faults", "OD misses", "node pg", "high wmark",
                  "resident end", "pgscan", "pgsteal", "pswpout", "allocstall", "oom_kill"], rows))
     if any(r["ratio"] is None for r in results):
         print("INCOMPLETE: the simulated process did not finish the stream (its rate and hit ratio are over the"
@@ -435,6 +438,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--accesses", type=int, default=10_000_000, help="accesses per stream (default 10M)")
     ap.add_argument("--only", choices=("zipf", "hotcold", "memory", "dispatch"), help="run one part only")
     ap.add_argument("--seed", type=int, default=1, help="seed of the streams (default 1)")
+    ap.add_argument("--policy", default="lru",
+                    help="built-in policies to measure, comma-separated (default lru; e.g. lru,mglru)")
     ap.add_argument("--region", choices=("anon", "file"), default="anon",
                     help="what the simulated process maps: an anon region with swap (default) or a file")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each side; the fastest is reported")
@@ -458,11 +463,13 @@ def main(argv: list[str] | None = None) -> None:
     for part in parts:
         if part == "zipf":
             stream = zipf_stream(args.accesses, STREAM_PAGES, ZIPF_ALPHA, args.seed)
-            results.append(bench_stream("zipf", stream, STREAM_PAGES, MEMORY_PAGES, args.region, args.repeat))
+            results += [bench_stream("zipf", stream, STREAM_PAGES, MEMORY_PAGES, args.region, args.repeat, policy)
+                        for policy in args.policy.split(",")]
         elif part == "hotcold":
             share = hotcold_share(args.accesses, HOT_PAGES, STREAM_PAGES, MEMORY_PAGES, HOT_TARGET_HIT)
             stream = hotcold_stream(args.accesses, HOT_PAGES, STREAM_PAGES, share, args.seed)
-            results.append(bench_stream("hotcold", stream, STREAM_PAGES, MEMORY_PAGES, args.region, args.repeat))
+            results += [bench_stream("hotcold", stream, STREAM_PAGES, MEMORY_PAGES, args.region, args.repeat, policy)
+                        for policy in args.policy.split(",")]
     if results:
         report_streams(results)
         share = hotcold_share(args.accesses, HOT_PAGES, STREAM_PAGES, MEMORY_PAGES, HOT_TARGET_HIT)

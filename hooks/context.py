@@ -85,11 +85,11 @@ class Context(Protocol):
         virtual time per PTE walked (every mapped folio of the lruvec).
         Since: 1.1."""
 
-    def look_around(self, folio: int) -> np.ndarray:
+    def look_around(self, folios: FolioIds) -> np.ndarray:
         """lru_gen_look_around(): the young folios among the page-table
-        neighbours of `folio` (its block of MIN_LRU_BATCH=64 pages) on the
-        same lruvec, their accessed bits cleared; costs time per PTE.
-        Since: 1.1."""
+        neighbours of each folio (its block of MIN_LRU_BATCH=64 pages) on
+        the lruvec of the first, their accessed bits cleared; costs time per
+        PTE looked at. Since: 1.1."""
 
     # ------------------------------------------------------------------
     # Lists stored by the core, owned by the policy

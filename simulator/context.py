@@ -110,11 +110,15 @@ class CoreContext:
         self._m.charge(len(mapped) * self._m.cfg.costs.walk_ns)
         return young
 
-    def look_around(self, folio: int) -> np.ndarray:
+    def look_around(self, folios: FolioIds) -> np.ndarray:
         f = self._folios
-        start = int(folio) // LOOK_AROUND_PAGES * LOOK_AROUND_PAGES
-        block = np.arange(start, min(start + LOOK_AROUND_PAGES, f.nr_pages))
-        block = block[(f.lruvec[block] == f.lruvec[folio]) & (f.mapcount[block] > 0)]
+        ids = np.atleast_1d(_ids(folios))
+        if ids.size == 0:
+            return ids
+        starts = np.unique(ids // LOOK_AROUND_PAGES) * LOOK_AROUND_PAGES
+        block = (starts[:, None] + np.arange(LOOK_AROUND_PAGES)).ravel()
+        block = block[block < f.nr_pages]
+        block = block[(f.lruvec[block] == f.lruvec[ids[0]]) & (f.mapcount[block] > 0)]
         young = block[f.young[block] != 0]
         f.young[young] = 0
         self._m.charge(len(block) * self._m.cfg.costs.walk_ns)

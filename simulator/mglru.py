@@ -90,11 +90,13 @@ def folio_lru_refs(flags: np.ndarray, data: np.ndarray) -> np.ndarray:
     return np.where((flags & PG_referenced) != 0, refs_counter(data) + 1, 0)
 
 
+ORDER_BASE_2 = np.array([0, 0, 1, 2, 2], np.int64)  # of refs 0..4
+
+
 def lru_tier_from_refs(refs: np.ndarray, workingset: np.ndarray) -> np.ndarray:
     """PG_workingset folios are in the top tier; the others by
     order_base_2(refs): <=1 access tier 0, 2 tier 1, 3-4 tier 2."""
-    order = np.where(refs <= 1, 0, np.ceil(np.log2(np.maximum(refs, 1))).astype(np.int64))
-    return np.where(workingset, MAX_NR_TIERS - 1, order)
+    return np.where(workingset, MAX_NR_TIERS - 1, ORDER_BASE_2[refs])
 
 
 @dataclass
@@ -113,6 +115,27 @@ def positive_ctrl_err(sp: CtrlPos, pv: CtrlPos) -> bool:
 
 
 @dataclass
+class Sort:
+    """sort_folio()'s masks over a window of the oldest generation."""
+
+    flags: np.ndarray
+    seq: np.ndarray
+    tier: np.ndarray
+    promoted: np.ndarray
+    counted: np.ndarray  # protected, and counted as such (not the lazy workingset)
+    protected: np.ndarray
+    waiting: np.ndarray
+    isolate: np.ndarray
+
+    def upto(self, n: int) -> Sort:
+        return Sort(*(getattr(self, name)[:n] for name in self.__dataclass_fields__))
+
+
+def _per_type_tier() -> list[list[int]]:
+    return [[0] * MAX_NR_TIERS for _ in range(2)]
+
+
+@dataclass
 class Lrugen:
     """struct lru_gen_folio of one lruvec."""
 
@@ -120,32 +143,40 @@ class Lrugen:
     max_seq: int = MIN_NR_GENS + 1
     min_seq: list[int] = field(default_factory=lambda: [0, 0])
     timestamps: list[int] = field(default_factory=lambda: [0] * MAX_NR_GENS)
-    # the PID controller's inputs per type and tier (NR_HIST_GENS == 1)
-    avg_refaulted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
-    avg_total: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
-    refaulted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
-    evicted: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
-    protected: np.ndarray = field(default_factory=lambda: np.zeros((2, MAX_NR_TIERS), np.int64))
+    # the PID controller's inputs per type and tier (NR_HIST_GENS == 1),
+    # plain lists: they are read on every eviction batch
+    avg_refaulted: list[list[int]] = field(default_factory=lambda: _per_type_tier())
+    avg_total: list[list[int]] = field(default_factory=lambda: _per_type_tier())
+    refaulted: list[list[int]] = field(default_factory=lambda: _per_type_tier())
+    evicted: list[list[int]] = field(default_factory=lambda: _per_type_tier())
+    protected: list[list[int]] = field(default_factory=lambda: _per_type_tier())
 
     def nr_gens(self, lru_type: int) -> int:
         return self.max_seq - self.min_seq[lru_type] + 1
 
     def read_ctrl_pos(self, lru_type: int, tier: int, gain: int) -> CtrlPos:
         """read_ctrl_pos(): tier MAX_NR_TIERS means all tiers together."""
-        tiers = slice(0, MAX_NR_TIERS) if tier == MAX_NR_TIERS else slice(tier, tier + 1)
-        refaulted = self.avg_refaulted[lru_type, tiers].sum() + self.refaulted[lru_type, tiers].sum()
-        total = (self.avg_total[lru_type, tiers].sum() + self.protected[lru_type, tiers].sum()
-                 + self.evicted[lru_type, tiers].sum())
-        return CtrlPos(int(refaulted), int(total), gain)
+        tiers = range(MAX_NR_TIERS) if tier == MAX_NR_TIERS else (tier,)
+        refaulted = sum(self.avg_refaulted[lru_type][t] + self.refaulted[lru_type][t] for t in tiers)
+        total = sum(self.avg_total[lru_type][t] + self.protected[lru_type][t] + self.evicted[lru_type][t] for t in tiers)
+        return CtrlPos(refaulted, total, gain)
 
     def reset_ctrl_pos(self, lru_type: int) -> None:
         """reset_ctrl_pos(carryover): when min_seq advances, the averages take
         half the new figures and the counts start again."""
-        self.avg_refaulted[lru_type] = (self.avg_refaulted[lru_type] + self.refaulted[lru_type]) // 2
-        self.avg_total[lru_type] = (self.avg_total[lru_type] + self.protected[lru_type] + self.evicted[lru_type]) // 2
-        self.refaulted[lru_type] = 0
-        self.evicted[lru_type] = 0
-        self.protected[lru_type] = 0
+        for t in range(MAX_NR_TIERS):
+            self.avg_refaulted[lru_type][t] = (self.avg_refaulted[lru_type][t] + self.refaulted[lru_type][t]) // 2
+            self.avg_total[lru_type][t] = (
+                self.avg_total[lru_type][t] + self.protected[lru_type][t] + self.evicted[lru_type][t]
+            ) // 2
+        self.refaulted[lru_type] = [0] * MAX_NR_TIERS
+        self.evicted[lru_type] = [0] * MAX_NR_TIERS
+        self.protected[lru_type] = [0] * MAX_NR_TIERS
+
+    def count(self, counter: list[list[int]], lru_type: int, tiers: np.ndarray) -> None:
+        """Add one per folio to a per-tier counter."""
+        for t, n in enumerate(np.bincount(tiers, minlength=MAX_NR_TIERS).tolist()):
+            counter[lru_type][t] += n
 
 
 class MultiGenLRU:
@@ -182,17 +213,14 @@ class MultiGenLRU:
         youngest; anon without a swap slot, or reclaim-marked under I/O:
         max_seq-1; otherwise (read(), readahead) the oldest, one younger
         for the workingset; reclaiming (rotation after writeback): oldest."""
-        workingset = ((flags & PG_workingset) != 0).astype(np.int64)
-        active = (flags & PG_active) != 0
-        young_gen = np.full(len(flags), MIN_NR_GENS, np.int64)
-        if lru_type == LRU_ANON:
-            cold_io = (flags & PG_swapcache) == 0
-        else:
-            cold_io = np.zeros(len(flags), bool)
-        cold_io |= ((flags & PG_reclaim) != 0) & ((flags & (PG_dirty | PG_writeback)) != 0)
-        gen = np.where(active, MIN_NR_GENS - workingset, np.where(cold_io, young_gen, MAX_NR_GENS - workingset))
         if reclaiming:
-            gen = np.full(len(flags), MAX_NR_GENS, np.int64)
+            return np.full(len(flags), max(lrugen.max_seq - MAX_NR_GENS + 1, lrugen.min_seq[lru_type]), np.int64)
+        workingset = (flags & PG_workingset) != 0
+        cold_io = ((flags & PG_reclaim) != 0) & ((flags & (PG_dirty | PG_writeback)) != 0)
+        if lru_type == LRU_ANON:
+            cold_io |= (flags & PG_swapcache) == 0
+        gen = np.where(cold_io, MIN_NR_GENS, MAX_NR_GENS - workingset)
+        gen = np.where((flags & PG_active) != 0, MIN_NR_GENS - workingset, gen)
         return np.maximum(lrugen.max_seq - gen + 1, lrugen.min_seq[lru_type])
 
     def _add(self, ctx, folios: np.ndarray, reclaiming: bool = False) -> None:
@@ -310,7 +338,7 @@ class MultiGenLRU:
             workingset = (flags & PG_workingset) != 0
             tiers = lru_tier_from_refs(refs, workingset)
             counted = refs + workingset != (1 << LRU_REFS_WIDTH) + 1
-            np.add.at(lrugen.protected[lru_type], tiers[counted], 1)
+            lrugen.count(lrugen.protected, lru_type, tiers[counted])
         ctx.folio_clear_flags(folios, PG_referenced)
         if reclaiming:
             ctx.folio_set_flags(folios, PG_reclaim)
@@ -430,22 +458,21 @@ class MultiGenLRU:
         window = ctx.list_peek(lst, min(nr_to_scan, MAX_LRU_BATCH))
         if len(window) == 0:
             return window
-        isolate = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx, dry_run=True)
+        sort = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx)
         # the MIN_LRU_BATCH-th isolated folio is the last one looked at
-        enough = np.cumsum(isolate) >= MIN_LRU_BATCH
+        enough = np.cumsum(sort.isolate) >= MIN_LRU_BATCH
         cut = int(np.argmax(enough)) + 1 if enough.any() else len(window)
-        window = window[:cut]
-        isolate = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx, dry_run=False)
-        ctx.count_event("pgrefill", ctx.folio_lruvec(int(window[0])), int(np.count_nonzero(~isolate)))
-        return window[isolate]
+        self.apply_sort(ctx, lrugen, window[:cut], lru_type, sort.upto(cut))
+        ctx.count_event("pgrefill", ctx.folio_lruvec(int(window[0])), int(np.count_nonzero(~sort.isolate[:cut])))
+        return window[:cut][sort.isolate[:cut]]
 
-    def sort_folio(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, tier_idx: int, dry_run: bool) -> np.ndarray:
-        """sort_folio(), in the kernel's order. Returns which folios are left
-        to isolate; unless dry_run, the others are moved:
-        1. promoted by aging: to its generation;
+    def sort_folio(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, tier_idx: int) -> Sort:
+        """sort_folio()'s verdict on each folio, in the kernel's order:
+        1. promoted by aging: move to its generation;
         2. in a tier above tier_idx (or the lazily promoted workingset):
            protected, to min_seq+1;
-        3. under writeback, or dirty file: to min_seq+1 with PG_reclaim."""
+        3. under writeback, or dirty file: to min_seq+1 with PG_reclaim;
+        4. otherwise isolate."""
         flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
         seq = folio_seq(data)
         promoted = seq != lrugen.min_seq[lru_type]
@@ -454,23 +481,24 @@ class MultiGenLRU:
         tier = lru_tier_from_refs(refs, workingset)
         lazy_workingset = refs + workingset == (1 << LRU_REFS_WIDTH) + 1
         protected = ~promoted & ((tier > tier_idx) | lazy_workingset)
-        waiting = ((flags & PG_writeback) != 0) | ((lru_type == LRU_FILE) & ((flags & PG_dirty) != 0))
+        waiting = (flags & PG_writeback) != 0
+        if lru_type == LRU_FILE:
+            waiting |= (flags & PG_dirty) != 0
         waiting &= ~promoted & ~protected
         isolate = ~(promoted | protected | waiting)
-        if dry_run:
-            return isolate
-        for s, sel in group_by(seq[promoted]):
-            ctx.list_add(self._list(lrugen, lru_type, s), folios[promoted][sel])
-        counted = protected & ~lazy_workingset
-        np.add.at(lrugen.protected[lru_type], tier[counted], 1)
-        self._protect(ctx, lrugen, folios[protected], lru_type, count=False)
-        self._protect(ctx, lrugen, folios[waiting], lru_type, count=False, reclaiming=True)
-        # isolate_folio(): an unreferenced folio's refs counter is stale;
-        # PG_reclaim is cleared
-        stale = folios[isolate & ((flags & PG_referenced) == 0)]
+        return Sort(flags, seq, tier, promoted, protected & ~lazy_workingset, protected, waiting, isolate)
+
+    def apply_sort(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, sort: Sort) -> None:
+        """Move the folios sort_folio() keeps; prepare the isolated ones
+        (isolate_folio(): a stale refs counter and PG_reclaim cleared)."""
+        for s, sel in group_by(sort.seq[sort.promoted]):
+            ctx.list_add(self._list(lrugen, lru_type, s), folios[sort.promoted][sel])
+        lrugen.count(lrugen.protected, lru_type, sort.tier[sort.counted])
+        self._protect(ctx, lrugen, folios[sort.protected], lru_type, count=False)
+        self._protect(ctx, lrugen, folios[sort.waiting], lru_type, count=False, reclaiming=True)
+        stale = folios[sort.isolate & ((sort.flags & PG_referenced) == 0)]
         ctx.folio_set_data(stale, ctx.folio_data(stale) & ~REFS_COUNTER_MAX)
-        ctx.folio_clear_flags(folios[isolate], PG_reclaim)
-        return isolate
+        ctx.folio_clear_flags(folios[sort.isolate], PG_reclaim)
 
     def _check_references(self, ctx, lrugen: Lrugen, isolated: np.ndarray, lru_type: int) -> np.ndarray:
         """folio_check_references() for MGLRU, with lru_gen_look_around():
@@ -480,8 +508,8 @@ class MultiGenLRU:
         if len(isolated) == 0:
             return isolated
         young = ctx.folio_referenced(isolated) > 0
-        for folio in isolated[young].tolist():
-            self.folio_update_gen(ctx, lrugen, ctx.look_around(folio))
+        if young.any():
+            self.folio_update_gen(ctx, lrugen, ctx.look_around(isolated[young]))
         rejected = isolated[young]
         flags = ctx.folio_flags(rejected)
         first_time = (flags & (PG_referenced | PG_workingset)) == 0
@@ -541,7 +569,7 @@ class MultiGenLRU:
             flags, data = ctx.folio_flags(batch), ctx.folio_data(batch)
             refs = folio_lru_refs(flags, data)
             tiers = lru_tier_from_refs(refs, (flags & PG_workingset) != 0)
-            np.add.at(lrugen.evicted[lru_type], tiers, 1)
+            lrugen.count(lrugen.evicted, lru_type, tiers)
             tokens[sel] = (lrugen.min_seq[lru_type] << LRU_REFS_WIDTH) | np.maximum(refs - 1, 0)
         return tokens
 
@@ -563,7 +591,7 @@ class MultiGenLRU:
             recent = idx[np.abs(lrugen.max_seq - token_seq[idx]) < MAX_NR_GENS]
             workingset = refault.workingset[recent]
             tiers = lru_tier_from_refs(refs[recent], workingset)
-            np.add.at(lrugen.refaulted[lru_type], tiers, 1)
+            lrugen.count(lrugen.refaulted, lru_type, tiers)
             restored = recent[workingset]
             advice[restored] |= REFAULT_WORKINGSET
             advice[restored[in_fault[restored]]] |= REFAULT_ACTIVATE
