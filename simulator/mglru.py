@@ -438,9 +438,10 @@ class MultiGenLRU:
         for _ in range(2 if swappiness else 1):
             if swappiness == 0:
                 lru_type = LRU_FILE
-            isolated = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type), request.nr_to_scan)
-            if len(isolated):
-                break
+            if lrugen.nr_gens(lru_type) > MIN_NR_GENS:  # else scan_folios() finds nothing
+                isolated = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type), request.nr_to_scan)
+                if len(isolated):
+                    break
             lru_type = 1 - lru_type
         self.try_to_inc_min_seq(ctx, lrugen, swappiness)
         victims = self._check_references(ctx, lrugen, isolated, lru_type)
@@ -528,12 +529,17 @@ class MultiGenLRU:
         generation gets PG_active instead (max_seq - 1)."""
         if len(folios) == 0:
             return
-        seqs = self.lru_gen_folio_seq(lrugen, ctx.folio_flags(folios), lru_type, reclaiming=False)
-        oldest = folios[seqs == lrugen.min_seq[lru_type]]
-        ctx.folio_clear_flags(oldest, PG_referenced)
-        ctx.folio_set_data(oldest, ctx.folio_data(oldest) & ~REFS_COUNTER_MAX)
-        ctx.folio_set_flags(oldest, PG_active)
-        self._add(ctx, folios)
+        flags = ctx.folio_flags(folios)
+        seqs = self.lru_gen_folio_seq(lrugen, flags, lru_type, reclaiming=False)
+        oldest = seqs == lrugen.min_seq[lru_type]
+        if oldest.any():
+            again = folios[oldest]
+            ctx.folio_set_data(again, ctx.folio_data(again) & ~REFS_COUNTER_MAX)
+            flags[oldest] = (flags[oldest] & np.uint16(~PG_referenced & 0xFFFF)) | np.uint16(PG_active)
+            seqs[oldest] = self.lru_gen_folio_seq(lrugen, flags[oldest], lru_type, reclaiming=False)
+            ctx.folio_clear_flags(again, PG_referenced)
+        ctx.folio_clear_flags(folios[(flags & PG_active) != 0], PG_active)
+        self._place(ctx, lrugen, folios, seqs, lru_type)
 
     @hookimpl
     def folio_putback(self, ctx, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest | None) -> None:
