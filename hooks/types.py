@@ -158,13 +158,19 @@ class ScanDecision:
 
 class Victims(NamedTuple):
     """select_victims' answer when the policy looked at more folios than it
-    returns: `nr_scanned` is what it isolated (pgscan). `lru_type`, since
-    1.1, says the policy scanned the other type than the request named
-    (MGLRU picks the type per batch: get_type_to_scan, isolate_folios)."""
+    returns: `nr_scanned` is what it isolated (pgscan).
+
+    Since 1.1: `lru_type` says the policy scanned the other type than the
+    request named (MGLRU picks the type per batch: get_type_to_scan,
+    isolate_folios); `nr_used` says how much of ``request.nr_to_scan`` the
+    call used up, when that is not all of it (MGLRU's scan_folios stops
+    after MIN_LRU_BATCH isolated; its budget counts sorted folios too). A
+    call that used nothing ends the scan of that list for the round."""
 
     folios: np.ndarray
     nr_scanned: int
     lru_type: int | None = None
+    nr_used: int | None = None
 
 
 @dataclass(frozen=True)

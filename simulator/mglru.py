@@ -265,7 +265,9 @@ class MultiGenLRU:
         flags, data = ctx.folio_flags(uniq), ctx.folio_data(uniq)
         referenced = (flags & PG_referenced) != 0
         steps = count - ~referenced  # the first access of an unreferenced folio only sets the flag
-        counter = refs_counter(data) + steps
+        # without PG_referenced the counter is stale: the first access starts
+        # it over (set_mask_bits(LRU_REFS_MASK, BIT(PG_referenced)))
+        counter = np.where(referenced, refs_counter(data), 0) + steps
         ctx.folio_set_flags(uniq[~referenced], PG_referenced)
         ctx.folio_set_flags(uniq[counter > REFS_COUNTER_MAX], PG_workingset)
         ctx.folio_set_data(uniq, (data & ~REFS_COUNTER_MAX) | np.minimum(counter, REFS_COUNTER_MAX))
@@ -289,7 +291,10 @@ class MultiGenLRU:
             return
         flags = ctx.folio_flags(young)
         first_time = (flags & (PG_referenced | PG_workingset)) == 0
-        ctx.folio_set_flags(young[first_time], PG_referenced)
+        # set_mask_bits(LRU_REFS_MASK, BIT(PG_referenced)): a stale counter goes
+        first = young[first_time]
+        ctx.folio_set_flags(first, PG_referenced)
+        ctx.folio_set_data(first, ctx.folio_data(first) & ~REFS_COUNTER_MAX)
         promoted = young[~first_time]
         if len(promoted) == 0:
             return
@@ -363,7 +368,8 @@ class MultiGenLRU:
             elif min_seq[LRU_FILE] > seq and min_seq[LRU_ANON] < seq:
                 min_seq[LRU_FILE] = seq
         for lru_type in (LRU_ANON, LRU_FILE):
-            if min_seq[lru_type] != lrugen.min_seq[lru_type]:
+            # min_seq only grows: the clamp never takes a type back
+            if min_seq[lru_type] > lrugen.min_seq[lru_type]:
                 lrugen.reset_ctrl_pos(lru_type)
                 lrugen.min_seq[lru_type] = min_seq[lru_type]
 
@@ -434,38 +440,44 @@ class MultiGenLRU:
         lrugen = self.lruvecs[request.lruvec]
         swappiness = self.get_swappiness(request)
         lru_type = self.get_type_to_scan(lrugen, swappiness)
-        isolated = np.empty(0, np.int64)
+        isolated, scanned = np.empty(0, np.int64), 0
         for _ in range(2 if swappiness else 1):
             if swappiness == 0:
                 lru_type = LRU_FILE
             if lrugen.nr_gens(lru_type) > MIN_NR_GENS:  # else scan_folios() finds nothing
-                isolated = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type), request.nr_to_scan)
-                if len(isolated):
+                isolated, scanned = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type),
+                                                     request.nr_to_scan)
+                if scanned:  # isolated some, or used up its budget sorting
                     break
             lru_type = 1 - lru_type
         self.try_to_inc_min_seq(ctx, lrugen, swappiness)
         victims = self._check_references(ctx, lrugen, isolated, lru_type)
-        return Victims(victims, len(isolated), lru_type)
+        return Victims(victims, len(isolated), lru_type, nr_used=scanned)
 
-    def scan_folios(self, ctx, lrugen: Lrugen, lru_type: int, tier_idx: int, nr_to_scan: int) -> np.ndarray:
+    def scan_folios(self, ctx, lrugen: Lrugen, lru_type: int, tier_idx: int,
+                    nr_to_scan: int) -> tuple[np.ndarray, int]:
         """scan_folios(): from the tail of the oldest generation, sort what
         must stay and isolate the rest, looking at up to nr_to_scan folios
         (at most MAX_LRU_BATCH) and stopping once MIN_LRU_BATCH are isolated.
         Nothing while only MIN_NR_GENS generations are left (eviction waits
-        for aging)."""
+        for aging). Returns the isolated folios and, as the kernel's, how
+        many were looked at: 0 when none was isolated and the budget was not
+        used up (isolate_folios() then tries the other type)."""
         if lrugen.nr_gens(lru_type) == MIN_NR_GENS:
-            return np.empty(0, np.int64)
+            return np.empty(0, np.int64), 0
         lst = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
-        window = ctx.list_peek(lst, min(nr_to_scan, MAX_LRU_BATCH))
+        budget = min(nr_to_scan, MAX_LRU_BATCH)
+        window = ctx.list_peek(lst, budget)
         if len(window) == 0:
-            return window
+            return window, 0
         sort = self.sort_folio(ctx, lrugen, window, lru_type, tier_idx)
         # the MIN_LRU_BATCH-th isolated folio is the last one looked at
         enough = np.cumsum(sort.isolate) >= MIN_LRU_BATCH
         cut = int(np.argmax(enough)) + 1 if enough.any() else len(window)
         self.apply_sort(ctx, lrugen, window[:cut], lru_type, sort.upto(cut))
         ctx.count_event("pgrefill", ctx.folio_lruvec(int(window[0])), int(np.count_nonzero(~sort.isolate[:cut])))
-        return window[:cut][sort.isolate[:cut]]
+        isolated = window[:cut][sort.isolate[:cut]]
+        return isolated, cut if len(isolated) or cut == budget else 0
 
     def sort_folio(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int, tier_idx: int) -> Sort:
         """sort_folio()'s verdict on each folio, in the kernel's order:

@@ -159,12 +159,14 @@ class Vmscan:
                 if not nr[i]:
                     continue
                 n = min(nr[i], chunk)
-                nr[i] -= n
                 lru_type = LRU_ANON if i < 2 else LRU_FILE
                 if i % 2:
                     self._age(lruvec, sc, lru_type, n, balance=False)
+                    nr[i] -= n
                 else:
-                    nr_reclaimed += self.shrink_inactive_list(lruvec, sc, lru_type, n)
+                    reclaimed, used = self.shrink_inactive_list(lruvec, sc, lru_type, n)
+                    nr_reclaimed += reclaimed
+                    nr[i] -= min(nr[i], used) if used else nr[i]
             if nr_reclaimed < nr_to_reclaim or proportional_reclaim:
                 continue
             nr_anon, nr_file = nr[0] + nr[1], nr[2] + nr[3]
@@ -233,15 +235,20 @@ class Vmscan:
     # ------------------------------------------------------------------
     # shrink_inactive_list / shrink_folio_list
     # ------------------------------------------------------------------
-    def shrink_inactive_list(self, lruvec: int, sc: ScanRequest, lru_type: int, nr_to_scan: int) -> int:
+    def shrink_inactive_list(self, lruvec: int, sc: ScanRequest, lru_type: int, nr_to_scan: int) -> tuple[int, int]:
+        """Returns the pages reclaimed and how much of nr_to_scan was used."""
         m = self.m
         sc.lru_type, sc.nr_to_scan = lru_type, nr_to_scan
         answer = m.policy.select_victims(m.ctx, sc)
-        if isinstance(answer, Victims) and answer.lru_type in (LRU_ANON, LRU_FILE):
-            lru_type = sc.lru_type = answer.lru_type
+        used = nr_to_scan
+        if isinstance(answer, Victims):
+            if answer.lru_type in (LRU_ANON, LRU_FILE):
+                lru_type = sc.lru_type = answer.lru_type
+            if answer.nr_used is not None:
+                used = max(0, int(answer.nr_used))
         victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type, sc.node)
         if nr_scanned == 0:
-            return 0
+            return 0, used
         isolated_from = m.lists.page_list[victims].copy()
         m.lists.delete(victims)
         if sc.reason in PGSCAN:
@@ -269,7 +276,7 @@ class Vmscan:
         sc.stat = stat
         back = reasons != FREED
         self.putback(victims[back], reasons[back], isolated_from[back], sc)
-        return stat.nr_reclaimed
+        return stat.nr_reclaimed, used
 
     def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
         """The core trusts no answer: each victim must be resident on this

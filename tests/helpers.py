@@ -193,7 +193,8 @@ class Tiny:
         """The core's shrink_inactive_list on lruvec 0: select_victims, then
         shrink_folio_list, putback and lru_note_cost."""
         sc = self.request(lru_type, nr_to_scan, **kw)
-        return self.m.vmscan.shrink_inactive_list(self.lruvec, sc, lru_type, nr_to_scan)
+        reclaimed, _ = self.m.vmscan.shrink_inactive_list(self.lruvec, sc, lru_type, nr_to_scan)
+        return reclaimed
 
     def vmstat(self) -> dict[str, int]:
         return self.m.vmstat.total_dict()
