@@ -72,6 +72,7 @@ MIN_LRU_BATCH = 64
 MAX_LRU_BATCH = 4096
 MAX_SWAPPINESS = 200
 DEF_PRIORITY = 12
+ROOT_MEMCG_ID = 1
 
 
 # ----------------------------------------------------------------------
@@ -641,16 +642,14 @@ class MultiGenLRU:
 
     @hookimpl
     def policy_state(self, ctx) -> dict[str, str]:
-        """/sys/kernel/debug/lru_gen: per node, each generation's sequence
-        number, age in ms, and anon and file pages."""
-        lines = [f" memcg {0:5d} /"]
+        """/sys/kernel/debug/lru_gen, as lru_gen_seq_show() prints it: the
+        root memcg (id 1), then per node each generation from the older
+        min_seq on: sequence number, age in ms, and anon and file pages."""
+        lines = [f"memcg {ROOT_MEMCG_ID:5d} /"]
         for lruvec, lrugen in self.lruvecs.items():
-            lines.append(f"  node {ctx.lruvec_node(lruvec):5d}")
+            lines.append(f" node {ctx.lruvec_node(lruvec):5d}")
             for seq in range(min(lrugen.min_seq), lrugen.max_seq + 1):
                 age_ms = (ctx.now() - lrugen.timestamps[seq % MAX_NR_GENS]) // 1_000_000
-                sizes = "".join(
-                    "         -0 " if seq < lrugen.min_seq[t] else f" {ctx.list_len(self._list(lrugen, t, seq)):10d} "
-                    for t in (LRU_ANON, LRU_FILE)
-                )
-                lines.append(f" {seq:10d} {age_ms:10d}{sizes}".rstrip())
+                sizes = "".join(f" {ctx.list_len(self._list(lrugen, t, seq)):10d} " for t in (LRU_ANON, LRU_FILE))
+                lines.append(f" {seq:10d} {age_ms:10d}{sizes}")
         return {"lru_gen": "\n".join(lines) + "\n"}
