@@ -154,6 +154,10 @@ class ScanDecision:
 
     scan: tuple[int, int]
     age: tuple[int, int] = (0, 0)
+    # Since 1.1: the most the core hands select_victims() in one call. The
+    # classic LRU works in SWAP_CLUSTER_MAX chunks; MGLRU's evict_folios()
+    # takes its whole budget and stops itself after MIN_LRU_BATCH isolated.
+    batch: int = SWAP_CLUSTER_MAX
 
 
 class Victims(NamedTuple):

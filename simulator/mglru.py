@@ -407,7 +407,7 @@ class MultiGenLRU:
         nr_to_scan = 0 if must_age else self._evictable_size(ctx, lrugen, swappiness)
         should_age = must_age or min_seq + MIN_NR_GENS == lrugen.max_seq
         if not should_age or request.priority == DEF_PRIORITY:
-            return ScanDecision(scan=(0, nr_to_scan >> request.priority))
+            return ScanDecision(scan=(0, nr_to_scan >> request.priority), batch=MAX_LRU_BATCH)
         self.try_to_inc_max_seq(ctx, request.lruvec, swappiness)
         return ScanDecision(scan=(0, 0))
 

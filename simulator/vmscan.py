@@ -154,7 +154,8 @@ class Vmscan:
         # towards proportionality (the round after the cut).
         proportional_reclaim = sc.reason == ReclaimReason.DIRECT and sc.priority == DEF_PRIORITY
         while nr[0] or nr[2] or nr[3]:
-            chunk = SWAP_CLUSTER_MAX * self._rounds_at_once(lruvec, nr, nr_to_reclaim - nr_reclaimed, proportional_reclaim)
+            rounds = self._rounds_at_once(lruvec, nr, nr_to_reclaim - nr_reclaimed, proportional_reclaim)
+            chunk = max(decision.batch, SWAP_CLUSTER_MAX * rounds)
             for i in range(4):
                 if not nr[i]:
                     continue
