@@ -47,6 +47,7 @@ from hooks.types import (
     PG_dirty,
     PG_policy0,
     PG_policy1,
+    PG_policy2,
     PG_reclaim,
     PG_swapcache,
     PG_workingset,
@@ -62,6 +63,7 @@ from simulator.folios import group_by
 
 PG_active = PG_policy0
 PG_referenced = PG_policy1
+PG_counted = PG_policy2  # counted in nr_pages of the generation its data names
 
 MIN_NR_GENS = 2
 MAX_NR_GENS = 4
@@ -141,6 +143,10 @@ class Lrugen:
     """struct lru_gen_folio of one lruvec."""
 
     lists: list[list[int]]  # [type][gen] -> list id
+    # nr_pages[type][gen]: the folios of each generation. Not the list
+    # lengths: aging promotes a folio by its generation number alone, and
+    # sort_folio() moves it to its list later, as in the kernel.
+    nr_pages: list[list[int]] = field(default_factory=lambda: [[0] * MAX_NR_GENS for _ in range(2)])
     max_seq: int = MIN_NR_GENS + 1
     min_seq: list[int] = field(default_factory=lambda: [0, 0])
     timestamps: list[int] = field(default_factory=lambda: [0] * MAX_NR_GENS)
@@ -197,10 +203,32 @@ class MultiGenLRU:
     def _place(self, ctx, lrugen: Lrugen, folios: np.ndarray, seqs: np.ndarray, lru_type: int, tail: bool = False) -> None:
         """Put folios on the lists of their generations, keeping each
         folio's refs counter."""
-        data = ctx.folio_data(folios)
-        ctx.folio_set_data(folios, (seqs << LRU_REFS_WIDTH) | refs_counter(data))
+        self._set_gen(ctx, lrugen, folios, seqs, lru_type)
         for seq, sel in group_by(seqs):
             ctx.list_add(self._list(lrugen, lru_type, seq), folios[sel], tail)
+
+    def _set_gen(self, ctx, lrugen: Lrugen, folios: np.ndarray, seqs: np.ndarray, lru_type: int) -> None:
+        """Give folios a generation (lru_gen_update_size()): they count in
+        its nr_pages, no longer in their old one's."""
+        flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
+        counted = (flags & PG_counted) != 0
+        self._count_pages(lrugen, lru_type, folio_seq(data[counted]), -1)
+        self._count_pages(lrugen, lru_type, seqs, +1)
+        ctx.folio_set_flags(folios[~counted], PG_counted)
+        ctx.folio_set_data(folios, (seqs << LRU_REFS_WIDTH) | refs_counter(data))
+
+    def _uncount(self, ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int) -> None:
+        """Folios leave their generations (eviction, unmap)."""
+        counted = folios[(ctx.folio_flags(folios) & PG_counted) != 0]
+        self._count_pages(lrugen, lru_type, folio_seq(ctx.folio_data(counted)), -1)
+        ctx.folio_clear_flags(counted, PG_counted)
+
+    @staticmethod
+    def _count_pages(lrugen: Lrugen, lru_type: int, seqs: np.ndarray, delta: int) -> None:
+        if len(seqs) == 0:
+            return
+        for gen, n in enumerate(np.bincount(seqs % MAX_NR_GENS, minlength=MAX_NR_GENS).tolist()):
+            lrugen.nr_pages[lru_type][gen] += delta * n
 
     def _update_active(self, ctx, lrugen: Lrugen) -> None:
         """lru_gen_is_active(): the two youngest generations count as active."""
@@ -280,14 +308,16 @@ class MultiGenLRU:
         """The page-table walk, then inc_max_seq()."""
         lrugen = self.lruvecs[lruvec]
         types = (LRU_FILE,) if swappiness == 0 else (LRU_ANON, LRU_FILE)
-        self.folio_update_gen(ctx, lrugen, ctx.walk_mm(lruvec, types))
+        self.folio_update_gen(ctx, lrugen, ctx.walk_mm(lruvec, types), lazy=True)
         self.inc_max_seq(ctx, lrugen, swappiness)
         return True
 
-    def folio_update_gen(self, ctx, lrugen: Lrugen, young: np.ndarray) -> None:
+    def folio_update_gen(self, ctx, lrugen: Lrugen, young: np.ndarray, lazy: bool) -> None:
         """folio_update_gen() for folios found young: the first time only
         PG_referenced is set; a folio already referenced (or in the
-        workingset) moves to the youngest generation with PG_workingset."""
+        workingset) joins the youngest generation with PG_workingset. The
+        page-table walk only renumbers it (`lazy`: sort_folio() moves it);
+        the look-around activates it at once (folio_activate())."""
         if len(young) == 0:
             return
         flags = ctx.folio_flags(young)
@@ -305,7 +335,11 @@ class MultiGenLRU:
         types = ctx.folio_type(promoted)
         for lru_type, sel in group_by(types):
             batch = promoted[sel]
-            self._place(ctx, lrugen, batch, np.full(len(batch), lrugen.max_seq, np.int64), lru_type)
+            youngest = np.full(len(batch), lrugen.max_seq, np.int64)
+            if lazy:
+                self._set_gen(ctx, lrugen, batch, youngest, lru_type)
+            else:
+                self._place(ctx, lrugen, batch, youngest, lru_type)
 
     def inc_max_seq(self, ctx, lrugen: Lrugen, swappiness: int) -> None:
         """inc_max_seq(): a type already at MAX_NR_GENS first moves its
@@ -326,7 +360,12 @@ class MultiGenLRU:
         if evictable:
             oldest = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
             folios = ctx.list_peek(oldest, ctx.list_len(oldest))
-            self._protect(ctx, lrugen, folios, lru_type, count=True, tail=True)
+            seqs = folio_seq(ctx.folio_data(folios))
+            promoted = seqs != lrugen.min_seq[lru_type]
+            # folio_inc_gen() leaves a folio aging promoted in its generation
+            self._count_protected(ctx, lrugen, folios[promoted], lru_type)
+            self._place(ctx, lrugen, folios[promoted], seqs[promoted], lru_type, tail=True)
+            self._protect(ctx, lrugen, folios[~promoted], lru_type, count=True, tail=True)
         lrugen.reset_ctrl_pos(lru_type)
         lrugen.min_seq[lru_type] += 1
 
@@ -338,19 +377,26 @@ class MultiGenLRU:
         promoted workingset."""
         if len(folios) == 0:
             return
-        flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
         if count:
-            refs = folio_lru_refs(flags, data)
-            workingset = (flags & PG_workingset) != 0
-            tiers = lru_tier_from_refs(refs, workingset)
-            counted = refs + workingset != (1 << LRU_REFS_WIDTH) + 1
-            lrugen.count(lrugen.protected, lru_type, tiers[counted])
+            self._count_protected(ctx, lrugen, folios, lru_type)
+        data = ctx.folio_data(folios)
         ctx.folio_clear_flags(folios, PG_referenced)
         if reclaiming:
             ctx.folio_set_flags(folios, PG_reclaim)
         ctx.folio_set_data(folios, data & ~REFS_COUNTER_MAX)
         seq = lrugen.min_seq[lru_type] + 1
         self._place(ctx, lrugen, folios, np.full(len(folios), seq, np.int64), lru_type, tail=tail)
+
+    @staticmethod
+    def _count_protected(ctx, lrugen: Lrugen, folios: np.ndarray, lru_type: int) -> None:
+        """`protected` counts the folios' tiers, unless they are workingset
+        folios being promoted lazily."""
+        flags, data = ctx.folio_flags(folios), ctx.folio_data(folios)
+        refs = folio_lru_refs(flags, data)
+        workingset = (flags & PG_workingset) != 0
+        tiers = lru_tier_from_refs(refs, workingset)
+        counted = refs + workingset != (1 << LRU_REFS_WIDTH) + 1
+        lrugen.count(lrugen.protected, lru_type, tiers[counted])
 
     def try_to_inc_min_seq(self, ctx, lrugen: Lrugen, swappiness: int) -> None:
         """try_to_inc_min_seq(): skip empty oldest generations; keep the two
@@ -390,7 +436,7 @@ class MultiGenLRU:
 
     def _evictable_size(self, ctx, lrugen: Lrugen, swappiness: int) -> int:
         types = (LRU_ANON, LRU_FILE) if swappiness else (LRU_FILE,)
-        return sum(ctx.list_len(self._list(lrugen, t, seq))
+        return sum(lrugen.nr_pages[t][seq % MAX_NR_GENS]
                    for t in types for seq in range(lrugen.min_seq[t], lrugen.max_seq + 1))
 
     @hookimpl
@@ -523,7 +569,7 @@ class MultiGenLRU:
             return isolated
         young = ctx.folio_referenced(isolated) > 0
         if young.any():
-            self.folio_update_gen(ctx, lrugen, ctx.look_around(isolated[young]))
+            self.folio_update_gen(ctx, lrugen, ctx.look_around(isolated[young]), lazy=False)
         rejected = isolated[young]
         flags = ctx.folio_flags(rejected)
         first_time = (flags & (PG_referenced | PG_workingset)) == 0
@@ -590,7 +636,16 @@ class MultiGenLRU:
             tiers = lru_tier_from_refs(refs, (flags & PG_workingset) != 0)
             lrugen.count(lrugen.evicted, lru_type, tiers)
             tokens[sel] = (lrugen.min_seq[lru_type] << LRU_REFS_WIDTH) | np.maximum(refs - 1, 0)
+            self._uncount(ctx, lrugen, batch, lru_type)
         return tokens
+
+    @hookimpl
+    def folio_removed(self, ctx, folios: np.ndarray) -> None:
+        """Folios unmapped for good (a process exited) leave their
+        generations' counts."""
+        key = ctx.folio_lruvec(folios).astype(np.int64) * 2 + ctx.folio_type(folios)
+        for k, sel in group_by(key):
+            self._uncount(ctx, self.lruvecs[k // 2], folios[sel], k % 2)
 
     @hookimpl
     def on_refault(self, ctx, folios: np.ndarray, refault) -> np.ndarray:
@@ -650,6 +705,6 @@ class MultiGenLRU:
             lines.append(f" node {ctx.lruvec_node(lruvec):5d}")
             for seq in range(min(lrugen.min_seq), lrugen.max_seq + 1):
                 age_ms = (ctx.now() - lrugen.timestamps[seq % MAX_NR_GENS]) // 1_000_000
-                sizes = "".join(f" {ctx.list_len(self._list(lrugen, t, seq)):10d} " for t in (LRU_ANON, LRU_FILE))
+                sizes = "".join(f" {lrugen.nr_pages[t][seq % MAX_NR_GENS]:10d} " for t in (LRU_ANON, LRU_FILE))
                 lines.append(f" {seq:10d} {age_ms:10d}{sizes}")
         return {"lru_gen": "\n".join(lines) + "\n"}

@@ -233,9 +233,10 @@ def test_folio_update_gen_young_once_is_not_promoted_young_twice_is():
     """The aging walk clears each young PTE and calls folio_update_gen():
     without PG_referenced or PG_workingset it only sets PG_referenced (the
     folio stays in its generation, and a stale refs counter goes); the
-    second time the folio moves to max_seq's generation with PG_workingset,
-    PG_referenced and the counter cleared. inc_max_seq() then leaves it in
-    max_seq - 1."""
+    second time the folio joins max_seq's generation with PG_workingset,
+    PG_referenced and the counter cleared (its number and the generation's
+    nr_pages change; the list move waits for sort_folio()). inc_max_seq()
+    then leaves it in max_seq - 1."""
     t = tiny_mglru()
     once, twice, never, stale = t.fault(ANON, [0, 1, 2, 3])
     t.young([never], 0)
@@ -255,7 +256,11 @@ def test_folio_update_gen_young_once_is_not_promoted_young_twice_is():
     t.age()  # max_seq 4 -> 5
 
     assert t.lrugen.max_seq == 5
-    assert t.in_gen(twice, 4) and t.seq(twice) == t.lrugen.max_seq - 1  # promoted
+    # promoted by its generation number alone: it counts in generation 4,
+    # still sits on generation 2's list, and sort_folio() moves it later
+    assert t.seq(twice) == t.lrugen.max_seq - 1
+    assert t.m.lists.page_list[twice] == t.gen_list(LRU_ANON, 2)
+    assert t.lrugen.nr_pages[LRU_ANON][4 % MAX_NR_GENS] == 1
     assert t.has(twice, PG_workingset) and not t.has(twice, PG_referenced) and t.counter(twice) == 0
     assert t.in_gen(once, 2) and t.has(once, PG_referenced)  # young only once: not promoted
     assert t.in_gen(never, 2)
@@ -991,3 +996,15 @@ def test_same_config_and_seed_give_identical_counters():
     assert (la.max_seq, la.min_seq, la.refaulted, la.evicted, la.avg_total) == (
         lb.max_seq, lb.min_seq, lb.refaulted, lb.evicted, lb.avg_total
     )
+
+
+def test_nr_pages_counts_every_resident_folio_in_one_generation():
+    """lru_gen_update_size(): whatever aging promoted lazily, sort_folio()
+    moved, eviction removed or a process's exit unmapped, each generation's
+    nr_pages adds up to the folios resident of its type."""
+    m = run_mglru(one_pass_stream_config(node_pages=1024, anon_pages=512, stream_pages=2048),
+                  RunConfig(seed=0, duration_ns=20 * MS))
+    lrugen = m.policy.plugin.lruvecs[0]
+    resident = m.folios.node >= 0
+    for lru_type in (LRU_ANON, LRU_FILE):
+        assert sum(lrugen.nr_pages[lru_type]) == int(np.count_nonzero(resident & (m.folios.type == lru_type)))
