@@ -87,10 +87,11 @@ def should_reclaim(ctx: Context, request: ScanRequest) -> ScanDecision | None:
 
     Called once per lruvec per shrink_node() round, before the core starts
     its shrink_lruvec loop. The core then walks the decision in chunks of
-    SWAP_CLUSTER_MAX pages, calling age() and select_victims(), and stops
-    early once ``request.nr_to_reclaim`` is met (except global direct reclaim
-    at DEF_PRIORITY), cutting the remaining scan proportionally as the kernel
-    does.
+    SWAP_CLUSTER_MAX pages (``ScanDecision.batch`` since 1.1), calling age()
+    and select_victims(), and stops early once ``request.nr_to_reclaim`` is
+    met (except global direct reclaim at DEF_PRIORITY), cutting the
+    remaining scan proportionally as the kernel does. MGLRU does its
+    get_nr_to_scan() here, aging first when it must.
 
     :return: a ScanDecision, or None for the default: each type's resident
         pages shifted right by the priority, anon only when it can be swapped.
@@ -130,6 +131,10 @@ def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
 
     :return: the victims, or Victims(folios, nr_scanned) when the policy
         looked at more folios than it returns (pgscan counts nr_scanned).
+        Since 1.1 Victims may also name the type actually scanned
+        (``lru_type``: MGLRU chooses per batch) and how much of
+        ``request.nr_to_scan`` the call used (``nr_used``; 0 ends the scan
+        of that list for the round).
 
     Since: 1. Required.
     """
