@@ -108,8 +108,8 @@ def age(ctx: Context, request: ScanRequest) -> int | None:
     Called with ``request.lru_type`` and ``request.nr_to_scan`` from the
     shrink_lruvec loop when the decision asked for aging, and with
     ``request.balance`` set at the end of shrink_lruvec and from kswapd's
-    kswapd_age_node(): then age only if the lists are out of balance
-    (inactive_is_low).
+    kswapd_age_node() (unless the policy implements age_node()): then age
+    only if the lists are out of balance (inactive_is_low).
 
     :return: the number of folios looked at (pgrefill), or None for 0.
 
@@ -119,9 +119,10 @@ def age(ctx: Context, request: ScanRequest) -> int | None:
 
 @hookspec(firstresult=True)
 def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
-    """Choose up to ``request.nr_to_scan`` folios of ``request.lru_type`` on
-    ``request.lruvec`` to reclaim: isolate_lru_folios() and the policy's half
-    of shrink_folio_list() (folio_check_references).
+    """Choose up to ``request.nr_to_scan`` folios of ``request.lru_type`` (or,
+    since 1.1, of the type the answer names) on ``request.lruvec`` to
+    reclaim: isolate_lru_folios() and the policy's half of
+    shrink_folio_list() (folio_check_references).
 
     Folios the policy decides to keep it places itself; the folios it returns
     are isolated by the core (taken off their list) and handed to the core's
@@ -130,7 +131,7 @@ def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
     repeated) and drops the invalid ones, counting them.
 
     :return: the victims, or Victims(folios, nr_scanned) when the policy
-        looked at more folios than it returns (pgscan counts nr_scanned).
+        isolated more folios than it returns (pgscan counts nr_scanned).
         Since 1.1 Victims may also name the type actually scanned
         (``lru_type``: MGLRU chooses per batch) and how much of
         ``request.nr_to_scan`` the call used (``nr_used``; 0 ends the scan

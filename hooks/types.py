@@ -154,9 +154,11 @@ class ScanDecision:
 
     scan: tuple[int, int]
     age: tuple[int, int] = (0, 0)
-    # Since 1.1: the most the core hands select_victims() in one call. The
-    # classic LRU works in SWAP_CLUSTER_MAX chunks; MGLRU's evict_folios()
-    # takes its whole budget and stops itself after MIN_LRU_BATCH isolated.
+    # Since 1.1: the least the core offers select_victims() in one call (it
+    # may offer more when several rounds of the loop cannot reach the stop).
+    # The classic LRU works in SWAP_CLUSTER_MAX chunks; MGLRU's
+    # evict_folios() takes its whole budget and stops itself after
+    # MIN_LRU_BATCH isolated.
     batch: int = SWAP_CLUSTER_MAX
 
 

@@ -366,6 +366,12 @@ class MultiGenLRU:
             self._count_protected(ctx, lrugen, folios[promoted], lru_type)
             self._place(ctx, lrugen, folios[promoted], seqs[promoted], lru_type, tail=True)
             self._protect(ctx, lrugen, folios[~promoted], lru_type, count=True, tail=True)
+        else:
+            # The kernel keeps only seq % MAX_NR_GENS in a folio: the
+            # generation left behind becomes the new youngest one.
+            oldest = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
+            stay = ctx.list_peek(oldest, ctx.list_len(oldest))
+            self._set_gen(ctx, lrugen, stay, folio_seq(ctx.folio_data(stay)) + MAX_NR_GENS, lru_type)
         lrugen.reset_ctrl_pos(lru_type)
         lrugen.min_seq[lru_type] += 1
 
@@ -398,14 +404,18 @@ class MultiGenLRU:
         counted = refs + workingset != (1 << LRU_REFS_WIDTH) + 1
         lrugen.count(lrugen.protected, lru_type, tiers[counted])
 
-    def try_to_inc_min_seq(self, ctx, lrugen: Lrugen, swappiness: int) -> None:
-        """try_to_inc_min_seq(): skip empty oldest generations; keep the two
-        types within one generation of max_seq - MIN_NR_GENS of each other
-        (the swappiness clamp)."""
+    def try_to_inc_min_seq(self, ctx, lrugen: Lrugen, swappiness: int,
+                           isolated: np.ndarray | None = None) -> bool:
+        """try_to_inc_min_seq(): skip empty oldest generations (the folios
+        just isolated are off their list in the kernel: they do not count);
+        keep the two types within one generation of max_seq - MIN_NR_GENS
+        of each other (the swappiness clamp). Returns whether it advanced."""
+        on_list = ctx.folio_list(isolated) if isolated is not None and len(isolated) else np.empty(0, np.int64)
         min_seq = list(lrugen.min_seq)
         for lru_type in (LRU_FILE,) if swappiness == 0 else (LRU_ANON, LRU_FILE):
             while min_seq[lru_type] + MIN_NR_GENS <= lrugen.max_seq:
-                if ctx.list_len(self._list(lrugen, lru_type, min_seq[lru_type])):
+                lst = self._list(lrugen, lru_type, min_seq[lru_type])
+                if ctx.list_len(lst) > np.count_nonzero(on_list == lst):
                     break
                 min_seq[lru_type] += 1
         if 0 < swappiness <= MAX_SWAPPINESS:
@@ -414,11 +424,14 @@ class MultiGenLRU:
                 min_seq[LRU_ANON] = seq
             elif min_seq[LRU_FILE] > seq and min_seq[LRU_ANON] < seq:
                 min_seq[LRU_FILE] = seq
+        advanced = False
         for lru_type in (LRU_ANON, LRU_FILE):
             # min_seq only grows: the clamp never takes a type back
             if min_seq[lru_type] > lrugen.min_seq[lru_type]:
                 lrugen.reset_ctrl_pos(lru_type)
                 lrugen.min_seq[lru_type] = min_seq[lru_type]
+                advanced = True
+        return advanced
 
     # ------------------------------------------------------------------
     # how much to scan: get_nr_to_scan()
@@ -497,7 +510,11 @@ class MultiGenLRU:
                 if scanned:  # isolated some, or used up its budget sorting
                     break
             lru_type = 1 - lru_type
-        self.try_to_inc_min_seq(ctx, lrugen, swappiness)
+        # evict_folios(): an advance counts as scanned; once eviction needs
+        # aging, the round ends
+        scanned += self.try_to_inc_min_seq(ctx, lrugen, swappiness, isolated)
+        if self.evictable_min_seq(lrugen, swappiness) + MIN_NR_GENS > lrugen.max_seq:
+            scanned = 0
         victims = self._check_references(ctx, lrugen, isolated, lru_type)
         return Victims(victims, len(isolated), lru_type, nr_used=scanned)
 
@@ -652,8 +669,10 @@ class MultiGenLRU:
         """lru_gen_refault(): recent if the token's generation is within
         MAX_NR_GENS of max_seq; then the tier counts a refault; a folio that
         was in the workingset gets PG_workingset back (WORKINGSET_RESTORE,
-        and WORKINGSET_ACTIVATE inside a fault), the others their refs
-        counter (which counts again once PG_referenced is set)."""
+        and WORKINGSET_ACTIVATE for any recent refault inside a fault),
+        the others their refs counter without PG_referenced (as in the
+        kernel, where the next access restarts the counter, so it shows only
+        if the folio is evicted untouched)."""
         advice = np.zeros(len(folios), np.int64)
         in_fault = ctx.folio_mapcount(folios) > 0
         token_seq = refault.shadow >> LRU_REFS_WIDTH
@@ -668,7 +687,7 @@ class MultiGenLRU:
             lrugen.count(lrugen.refaulted, lru_type, tiers)
             restored = recent[workingset]
             advice[restored] |= REFAULT_WORKINGSET
-            advice[restored[in_fault[restored]]] |= REFAULT_ACTIVATE
+            advice[recent[in_fault[recent]]] |= REFAULT_ACTIVATE
             counted_again = folios[recent[~workingset]]
             ctx.folio_set_data(counted_again, refs[recent[~workingset]] - 1)
         return advice

@@ -584,13 +584,19 @@ def test_get_tier_idx_protects_a_tier_refaulting_beyond_the_margin():
     cold, hot = t.fault(LOG, [0, 1])
     t.set_refs(cold, 1)  # tier 0
     t.set_refs(hot, 2)  # tier 1
-    protected_before = list(g.protected[LRU_FILE])
+    oldest = g.min_seq[LRU_FILE]
+    protected_before, evicted_before = g.protected[LRU_FILE][1], g.evicted[LRU_FILE][1]
+    avg_total_before = g.avg_total[LRU_FILE][1]
 
     v = t.select_victims(LRU_FILE, 32)
 
     assert v.folios.tolist() == [cold] and v.lru_type == LRU_FILE
-    assert t.in_gen(hot, g.min_seq[LRU_FILE] + 1) and not t.has(hot, PG_referenced) and t.counter(hot) == 0
-    assert g.protected[LRU_FILE][1] == protected_before[1] + 1
+    assert t.in_gen(hot, oldest + 1) and not t.has(hot, PG_referenced) and t.counter(hot) == 0
+    # the oldest generation is empty now: min_seq advanced in the same call
+    # (try_to_inc_min_seq after isolation), carrying the tier-1 protection
+    # into the average (reset_ctrl_pos)
+    assert g.min_seq[LRU_FILE] == oldest + 1
+    assert g.avg_total[LRU_FILE][1] == (avg_total_before + protected_before + 1 + evicted_before) // 2
 
 
 @pytest.mark.parametrize(
@@ -659,6 +665,26 @@ def test_folio_check_references_kept_anon_stays_referenced():
     it max_seq - 1 (not min_seq), so it keeps PG_referenced and no
     PG_active: young once more, it will be activated."""
     t = tiny_mglru(swappiness=200)  # get_type_to_scan: anon
+    a, b, c = t.fault(ANON, [0, 1, 2])
+    t.place([a, b], 0)
+    t.place([c], 0)  # at the head: not reached, so generation 0 stays the oldest
+    t.young(b, 0)
+    t.young(a, 1)
+
+    v = t.select_victims(LRU_ANON, 2)
+
+    assert v.folios.tolist() == [b] and v.lru_type == LRU_ANON
+    assert t.lrugen.min_seq[LRU_ANON] == 0
+    assert t.in_gen(a, t.lrugen.max_seq - 1) and t.has(a, PG_referenced) and not t.has(a, PG_workingset)
+    assert t.vmstat()["pgactivate"] == 0
+
+
+def test_evict_folios_keeps_rejected_folios_out_of_the_new_oldest_generation():
+    """try_to_inc_min_seq() runs after isolation, before the rejected folios
+    go back: when the scan emptied the oldest generations, max_seq - 1 is
+    the oldest now, so a kept folio that would land there gets PG_active
+    instead (its refs flags cleared) and lands in max_seq - 1 as active."""
+    t = tiny_mglru(swappiness=200)
     a, b = t.fault(ANON, [0, 1])
     t.place([a, b], 0)
     t.young(b, 0)
@@ -666,9 +692,9 @@ def test_folio_check_references_kept_anon_stays_referenced():
 
     v = t.select_victims(LRU_ANON, 2)
 
-    assert v.folios.tolist() == [b] and v.lru_type == LRU_ANON
-    assert t.in_gen(a, t.lrugen.max_seq - 1) and t.has(a, PG_referenced) and not t.has(a, PG_workingset)
-    assert t.vmstat()["pgactivate"] == 0
+    assert v.folios.tolist() == [b]
+    assert t.lrugen.min_seq == [2, 2] == [t.lrugen.max_seq - 1] * 2
+    assert t.in_gen(a, 2) and not t.has(a, PG_referenced) and not t.has(a, PG_active)
 
 
 # ===========================================================================
@@ -732,8 +758,11 @@ def test_lru_gen_refault_restores_workingset_in_a_fault():
     fault: PG_workingset restored (WORKINGSET_RESTORE and, in a fault,
     WORKINGSET_ACTIVATE), refaulted[type][3] += 1; folio_add_lru() in the
     fault makes it active: PG_active + PG_workingset -> max_seq. A folio
-    without PG_workingset refaulting the same way counts in its tier and
-    gets its counter back, with neither event, and lands in max_seq - 1."""
+    without PG_workingset refaulting the same way counts in its tier, gets
+    its counter back, counts WORKINGSET_ACTIVATE (any recent refault in a
+    fault) but no RESTORE, and lands in max_seq - 1. The tokens carry the
+    min_seq of eviction time: the scan emptied generations 0 and 1, so
+    try_to_inc_min_seq() had advanced it to 2 before the folios were freed."""
     t = tiny_mglru()
     w, plain, other = t.fault(DATA, [0, 1, 2])
     t.young([w, plain, other], 0)
@@ -742,8 +771,9 @@ def test_lru_gen_refault_restores_workingset_in_a_fault():
     t.set_refs(plain, 2)  # tier 1: protected only if tier_idx < 1
 
     assert t.shrink(2) == 2 and not t.resident(w) and not t.resident(plain)
-    assert int(t.m.workingset.shadow_value[w]) == 0  # min_seq 0, refs 0
-    assert int(t.m.workingset.shadow_value[plain]) == 1
+    assert t.lrugen.min_seq[LRU_FILE] == 2
+    assert int(t.m.workingset.shadow_value[w]) == 2 << 2  # min_seq 2, refs 0
+    assert int(t.m.workingset.shadow_value[plain]) == (2 << 2) | 1
     assert t.lrugen.evicted[LRU_FILE] == [0, 1, 0, 1]
 
     t.fault(DATA, [0])
@@ -759,8 +789,8 @@ def test_lru_gen_refault_restores_workingset_in_a_fault():
     assert t.counter(plain) == 1 and not t.has(plain, PG_referenced)
     assert t.lrugen.refaulted[LRU_FILE] == [0, 1, 0, 1]
     st = t.vmstat()
-    assert st["workingset_refault_file"] == 2
-    assert st["workingset_restore_file"] == st["workingset_activate_file"] == 1
+    assert st["workingset_refault_file"] == st["workingset_activate_file"] == 2
+    assert st["workingset_restore_file"] == 1
 
 
 # ===========================================================================
@@ -1008,3 +1038,21 @@ def test_nr_pages_counts_every_resident_folio_in_one_generation():
     resident = m.folios.node >= 0
     for lru_type in (LRU_ANON, LRU_FILE):
         assert sum(lrugen.nr_pages[lru_type]) == int(np.count_nonzero(resident & (m.folios.type == lru_type)))
+
+
+def test_inc_min_seq_at_swappiness_zero_turns_the_oldest_anon_generation_into_the_youngest():
+    """A folio keeps only seq % MAX_NR_GENS in the kernel: when aging at
+    swappiness 0 moves min_seq[anon] past a generation it could not evict,
+    that generation's folios belong to the new youngest one, not to a
+    generation below min_seq. Later, with swappiness back, they are evicted
+    like any others."""
+    t = tiny_mglru(swappiness=200)
+    anon = t.fault(ANON, [0, 1])
+    t.place(anon, 0)
+    for _ in range(3):
+        t.age(swappiness=0)  # max_seq 3 -> 6; min_seq[anon] 0 -> 3
+    g = t.lrugen
+    for f in anon:
+        assert g.min_seq[LRU_ANON] <= t.seq(f) <= g.max_seq
+        assert t.seq(f) % MAX_NR_GENS == 0
+    assert sum(g.nr_pages[LRU_ANON]) == 2
