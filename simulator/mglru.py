@@ -293,7 +293,8 @@ class MultiGenLRU:
         uniq, first, count = np.unique(folios, return_index=True, return_counts=True)
         flags, data = ctx.folio_flags(uniq), ctx.folio_data(uniq)
         referenced = (flags & PG_referenced) != 0
-        steps = count - ~referenced  # the first access of an unreferenced folio only sets the flag
+        # the first access of an unreferenced folio only sets the flag
+        steps = count - (~referenced).astype(np.int64)
         # without PG_referenced the counter is stale: the first access starts
         # it over (set_mask_bits(LRU_REFS_MASK, BIT(PG_referenced)))
         counter = np.where(referenced, refs_counter(data), 0) + steps
