@@ -217,3 +217,21 @@ def test_invariant_checker_catches_a_lost_frame():
     m.folios.node[victim] = -1  # the frame still names it
     with pytest.raises(InvariantError, match="frame"):
         check_invariants(m)
+
+
+def test_tracepoints_reach_a_listener_with_the_kernels_names():
+    m = machine([ProcessConfig("p", (anon(3000),))], nodes=(2000,), swap=4000, accesses=20_000)
+    seen: list[dict] = []
+    m.events.subscribe(seen.append)
+    m.run()
+    names = {e["name"] for e in seen}
+    assert {"mm_vmscan_wakeup_kswapd", "mm_vmscan_kswapd_wake"} <= names
+    wake = next(e for e in seen if e["name"] == "mm_vmscan_kswapd_wake")
+    assert wake["nid"] == 0 and wake["order"] == 0 and wake["ts"] >= 0
+
+
+def test_events_cost_nothing_until_someone_listens():
+    m = machine([ProcessConfig("p", (anon(500),))], accesses=2000)
+    assert not m.events.enabled  # emit() returns at once
+    m.events.subscribe(lambda event: None)
+    assert m.events.enabled

@@ -295,7 +295,7 @@ def test_inc_max_seq_at_max_nr_gens_runs_inc_min_seq_first():
     timestamps[max_seq % 4] = now."""
     t = tiny_mglru()
     f = t.fault(LOG, range(10))
-    p = f[0:2]  # refs 0: tier 0
+    # f[0:2]: refs 0, tier 0
     q = f[2:4]  # refs 2: tier 1
     r = f[4:6]  # refs 3: tier 2
     s = f[6:8]  # PG_workingset, refs 0: tier 3
