@@ -10,6 +10,7 @@ to None and the core applies the documented default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 import pluggy
@@ -21,6 +22,33 @@ from hooks import hookspec as hookspec_module
 class PolicyError(Exception):
     """A policy that cannot be attached: missing hooks, wrong signatures, or
     written for another interface version."""
+
+
+class ExitKind(str, Enum):
+    """Why a policy was ejected, as sched_ext's scx_exit_kind says why a BPF
+    scheduler was: the text goes to the results and the event stream."""
+
+    ERROR = "error"  # the policy's code raised (a bug: ZeroDivisionError, TypeError...)
+    HELPER = "helper"  # a helper was called with arguments it refuses
+    INVALID = "invalid"  # an answer the core cannot accept (victims, decision, shadow values)
+    BUDGET = "budget"  # the back-edge counter ran out (may_goto)
+    DEADLINE = "deadline"  # one call ran past its wall-clock deadline
+    SLOW = "slow"  # too many calls ran slow
+    RESOURCE = "resource"  # an integer or an allocation beyond the sandbox's limits
+
+
+class PolicyFault(Exception):
+    """A policy misbehaved: the core ejects it and the fallback takes over.
+
+    `line` is the line of the policy's own source the fault happened on, when
+    known; `dump` is what the sandbox adds (map occupancy, counters)."""
+
+    def __init__(self, kind: ExitKind, message: str, line: int | None = None, dump: dict | None = None) -> None:
+        super().__init__(message)
+        self.kind = ExitKind(kind)
+        self.message = message
+        self.line = line
+        self.dump = dump or {}
 
 
 HOOK_NAMES = tuple(

@@ -1,0 +1,93 @@
+"""What a sandboxed policy may touch: the names in its module, the
+attributes it may read, the builtins it may call, and the bounds the
+verifier may assume. The verifier checks against these tables statically;
+the runtime guards check them again on the objects they meet.
+
+Everything here follows from the interface in hooks/: the context helpers
+are the members of hooks.context.Context, the request fields those of
+hooks.types. Extending the interface extends these tables by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import numpy as np
+
+from hooks import types as hook_types
+from hooks.context import Context
+from hooks.types import PutbackReason, ReclaimReason, ReclaimStat, RefaultBatch, ScanDecision, ScanRequest, Victims
+
+# BPF's limit on the instructions the verifier walks, here statements times
+# loop bounds over the call graph of one hook.
+COST_LIMIT = 1_000_000
+
+# The core hands a sandboxed policy folio batches of at most this many ids
+# (larger batches are split), so a loop over a batch is bounded.
+MAX_FOLIO_BATCH = 4096
+
+# Maps are the only state that outlives a call; each declares its size.
+MAX_MAP_ENTRIES = 1 << 22
+MAP_KINDS = ("HashMap", "LruHashMap", "ArrayMap")
+
+# Error codes helpers return, as the kernel's (negated) errno values.
+ERRNO = {"ENOENT": -2, "E2BIG": -7, "EINVAL": -22}
+
+# Builtins a policy may call. Nothing that introspects, imports, or iterates
+# in C over an argument of unbounded size (sorted, zip, sum, list, map...):
+# min and max only with two or more arguments.
+SAFE_BUILTINS = ("abs", "bool", "divmod", "enumerate", "float", "int", "len", "max", "min", "range", "round", "str")
+BOUNDED_ITERATORS = ("range", "enumerate")
+
+
+def _public(names) -> tuple[str, ...]:
+    return tuple(sorted(n for n in names if not n.startswith("_")))
+
+
+# ctx.<helper>: the members of the Context protocol
+CONTEXT_ATTRIBUTES = _public(set(vars(Context)) | set(typing.get_type_hints(Context)))
+# helpers whose result is an array as long as their `n` argument
+BOUNDED_HELPERS = {"list_peek": 1}  # helper -> index of its bound argument
+
+# the fields of the values that cross the interface
+REQUEST_ATTRIBUTES = _public({f.name for f in dataclasses.fields(ScanRequest)} | {"is_kswapd", "global_reclaim", "can_swap"})
+STAT_ATTRIBUTES = _public(f.name for f in dataclasses.fields(ReclaimStat))
+REFAULT_ATTRIBUTES = _public(f.name for f in dataclasses.fields(RefaultBatch))
+DECISION_ATTRIBUTES = _public(f.name for f in dataclasses.fields(ScanDecision))
+VICTIMS_ATTRIBUTES = _public(Victims._fields)
+MAP_ATTRIBUTES = ("delete", "lookup", "max_entries", "update")
+ARRAY_ATTRIBUTES = ("size",)
+ENUM_ATTRIBUTES = _public(set(PutbackReason.__members__) | set(ReclaimReason.__members__))
+
+# attribute name -> the types it may be read from (the runtime guard's table)
+ATTRIBUTES_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "context": CONTEXT_ATTRIBUTES,
+    "request": REQUEST_ATTRIBUTES,
+    "stat": STAT_ATTRIBUTES,
+    "refault": REFAULT_ATTRIBUTES,
+    "decision": DECISION_ATTRIBUTES,
+    "victims": VICTIMS_ATTRIBUTES,
+    "map": MAP_ATTRIBUTES,
+    "array": ARRAY_ATTRIBUTES,
+    "enum": ENUM_ATTRIBUTES,
+}
+ALLOWED_ATTRIBUTES = frozenset(a for names in ATTRIBUTES_BY_TYPE.values() for a in names)
+
+# Names a policy module finds without defining them: the interface's
+# constants and answer types, the map kinds, the error codes.
+CONSTANTS: dict[str, object] = {
+    name: value
+    for name, value in vars(hook_types).items()
+    if (name.isupper() or name.startswith("PG_")) and isinstance(value, (int, tuple, str)) and not isinstance(value, bool)
+}
+CONSTANTS.update(ERRNO)
+CONSTANTS["INTERFACE_VERSION"] = None  # the policy states its own
+TYPES = {"PutbackReason": PutbackReason, "ReclaimReason": ReclaimReason, "ScanDecision": ScanDecision, "Victims": Victims}
+
+# Hook parameters that carry folio batches (arrays bounded by
+# MAX_FOLIO_BATCH), and the parameters whose fields are such arrays.
+BATCH_PARAMETERS = ("folios", "reasons")
+BATCH_FIELD_PARAMETERS = ("refault",)
+
+ARRAY_TYPES = (np.ndarray,)
