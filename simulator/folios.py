@@ -157,6 +157,12 @@ class LruLists:
                 return found[:n].copy()
             window *= 4
 
+    def reset(self) -> None:
+        """Drop every list (a policy was ejected): no folio is on a list."""
+        self.page_list[:] = NO_LIST
+        self.page_stamp[:] = 0
+        self.queues = []
+
     def live(self, lst: int) -> np.ndarray:
         """Every folio on the list, tail first (for checks and dumps)."""
         q = self.queues[lst]

@@ -21,6 +21,7 @@ which residency is recomputed for the rest of the chunk.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +44,14 @@ from hooks.types import (
 from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConfig
 from simulator.context import CoreContext
 from simulator.devices import BlockDevice, SwapSpace
+from simulator.ejection import guard_policy
+from simulator.errors import SimulationError
 from simulator.events import EventStream
 from simulator.folios import FolioTable, LruLists, group_by
+from simulator.lru import ClassicLRU
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
-from simulator.policy import BoundPolicy
-from simulator.errors import SimulationError
 from simulator.page_alloc import PageAllocator
+from simulator.policy import BoundPolicy
 from simulator.vmscan import Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset
@@ -98,7 +101,14 @@ class Process:
 
 
 class Machine:
-    def __init__(self, cfg: MachineConfig, run: RunConfig, policy_name: str, policy_plugin: Any) -> None:
+    def __init__(
+        self,
+        cfg: MachineConfig,
+        run: RunConfig,
+        policy_name: str,
+        policy_plugin: Any,
+        fallback: tuple[str, Callable[[], Any]] = ("lru", ClassicLRU),
+    ) -> None:
         self.cfg = cfg
         self.run_cfg = run
         self.now = 0
@@ -127,8 +137,10 @@ class Machine:
         self.vmscan = Vmscan(self)
         self.allocator = PageAllocator(self)
         self.ctx = CoreContext(self)
-        self.policy = BoundPolicy(policy_name, policy_plugin)
-        self.policy.policy_init(self.ctx)
+        # the trusted built-in that takes over when a policy is ejected
+        self.fallback_name, self.fallback_factory = fallback
+        self.ejections: list[dict[str, Any]] = []
+        self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
         self._writeback: dict[int, np.ndarray] = {}  # folios under writeback, by request
@@ -632,6 +644,16 @@ class Machine:
         self.workingset.forget(anon)
         if len(resident):
             self.release_frames(resident)
+
+    def attach_policy(self, name: str, plugin: Any, trusted: bool) -> None:
+        """Bind the policy's hooks (through the ejection guard unless it is
+        trusted) and let it set up its lists."""
+        self.policy = BoundPolicy(name, plugin)
+        if not trusted:
+            guard_policy(self, self.policy)
+        self.events.emit("policy_attached", self.now, policy=name, trusted=trusted,
+                         hooks=list(self.policy.hooks_implemented))
+        self.policy.policy_init(self.ctx)
 
     # ------------------------------------------------------------------
     # views the core and the policy defaults use

@@ -1,0 +1,209 @@
+"""Ejecting a misbehaving policy, as sched_ext ejects a BPF scheduler.
+
+An untrusted policy (one whose plugin says `reclaim_ext_untrusted`) has each
+hook bound through a guard. The guard checks the answer against the core's
+state; any exception the hook raises, or an answer the core cannot accept,
+ejects the policy: the fault is recorded, every folio on the policy's lists
+is handed to the fallback policy (a trusted built-in, as sched_ext hands
+every task back to the fair class), and the fallback answers the very call
+that failed, so the reclaim in progress completes.
+
+Trusted policies (the built-ins) are bound without a guard: the hot paths
+pay nothing for the sandbox unless a sandboxed policy is attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hooks.types import POLICY_FLAGS, REFAULT_ACTIVATE, REFAULT_WORKINGSET, ScanDecision, Victims
+from simulator.policy import BoundPolicy, ExitKind, PolicyFault
+
+if TYPE_CHECKING:
+    from simulator.machine import Machine
+
+# Hooks whose folios are in flight: not on any list while the hook runs
+# (or leaving memory), so they are not adopted with the rest; the
+# fallback's answer to the same call places them (or lets them go).
+IN_FLIGHT_HOOKS = ("folio_added", "folio_putback", "folio_evicted", "folio_removed", "on_refault")
+
+
+def guard_policy(m: Machine, policy: BoundPolicy) -> None:
+    """Bind each of an untrusted policy's hooks through a guard."""
+    for hook_name in policy.hooks_implemented:
+        fn = getattr(policy, hook_name)
+        check = _ANSWER_CHECKS.get(hook_name)
+        setattr(policy, hook_name, _guarded(m, policy, hook_name, fn, check))
+
+
+def _guarded(m: Machine, policy: BoundPolicy, hook_name: str, fn: Callable, check: Callable | None) -> Callable:
+    def call(*args: Any) -> Any:
+        try:
+            answer = fn(*args)
+            if check is not None:
+                check(m, args, answer)
+            return answer
+        except PolicyFault as fault:
+            failure = fault
+        except Exception as err:  # noqa: BLE001 - any exception of an untrusted policy ejects it
+            failure = PolicyFault(ExitKind.ERROR, f"{type(err).__name__}: {err}")
+        return eject(m, policy, failure, hook_name, args)
+
+    return call
+
+
+def eject(m: Machine, policy: BoundPolicy, fault: PolicyFault, hook_name: str, args: tuple) -> Any:
+    """scx_ops_disable(): record the fault, attach the fallback with every
+    folio the ejected policy held, and let it answer the failed call."""
+    if m.policy is not policy:  # a nested call of the same policy already ejected it
+        return _redispatch(m, hook_name, args)
+    dump = dict(fault.dump)
+    plugin_dump = getattr(policy.plugin, "dump", None)
+    if not dump and callable(plugin_dump):
+        dump = plugin_dump()
+    record = {
+        "policy": policy.name,
+        "kind": fault.kind.value,
+        "message": fault.message,
+        "hook": hook_name,
+        "line": fault.line,
+        "time_ns": m.now,
+        "fallback": m.fallback_name,
+        "dump": dump,
+    }
+    m.ejections.append(record)
+    m.events.emit("policy_ejected", m.now, **{k: v for k, v in record.items() if k != "time_ns"})
+    in_flight = args[1] if hook_name in IN_FLIGHT_HOOKS else np.empty(0, np.int64)
+    adopt_folios(m, np.asarray(in_flight, np.int64))
+    if hook_name == "policy_init":  # the fallback's own init has run
+        return None
+    return _redispatch(m, hook_name, args)
+
+
+def _redispatch(m: Machine, hook_name: str, args: tuple) -> Any:
+    fn = getattr(m.policy, hook_name)
+    if fn is None:
+        return None
+    return fn(m.ctx, *args[1:])
+
+
+def adopt_folios(m: Machine, in_flight: np.ndarray) -> None:
+    """Hand the ejected policy's folios to the fallback, coldest first: the
+    inactive lists before the active ones, each from its tail, so the
+    fallback's own order starts close to the one it replaces. The policy's
+    bits, per-folio data and shadow values were its own encoding and go."""
+    lists = m.lists
+    queues = sorted(range(len(lists.queues)), key=lambda lst: lists.queues[lst].active)
+    held = [lists.live(lst) for lst in queues]
+    adopted = np.concatenate(held) if held else np.empty(0, np.int64)
+    if in_flight.size:
+        adopted = adopted[~np.isin(adopted, in_flight)]
+    lists.reset()
+    f = m.folios
+    f.flags &= np.uint16(~POLICY_FLAGS & 0xFFFF)
+    f.data[:] = 0
+    m.workingset.shadow_value[:] = 0
+    m.attach_policy(m.fallback_name, m.fallback_factory(), trusted=True)
+    if adopted.size:
+        m.policy.folio_added(m.ctx, adopted)
+
+
+# ----------------------------------------------------------------------
+# Answer checks: what the core would otherwise have to trust
+# ----------------------------------------------------------------------
+def _invalid(message: str) -> PolicyFault:
+    return PolicyFault(ExitKind.INVALID, message)
+
+
+def _check_placed(m: Machine, args: tuple, answer: Any) -> None:
+    """folio_added and folio_putback must leave every folio on a list of its
+    own lruvec and type: a resident folio on no list could never be
+    reclaimed (the invariant the core keeps between steps)."""
+    folios = np.asarray(args[1], np.int64)
+    lost = folios[m.lists.page_list[folios] < 0]
+    if lost.size:
+        raise _invalid(f"{lost.size} folios were left on no list (folio {int(lost[0])} first)")
+
+
+def check_victims(m: Machine, args: tuple, answer: Any) -> None:
+    """Each victim must be resident on the request's lruvec, of the type
+    scanned, on one of the policy's lists, and named once."""
+    sc = args[1]
+    if isinstance(answer, Victims):
+        folios, lru_type = answer.folios, sc.lru_type if answer.lru_type is None else answer.lru_type
+        if int(answer.nr_scanned) < 0 or (answer.nr_used is not None and int(answer.nr_used) < 0):
+            raise _invalid("select_victims: negative nr_scanned or nr_used")
+    else:
+        folios, lru_type = answer, sc.lru_type
+    if folios is None:
+        return
+    folios = np.asarray(folios).ravel()
+    if folios.size == 0:
+        return
+    if not np.issubdtype(folios.dtype, np.integer):
+        raise _invalid(f"select_victims: victims must be folio ids, not {folios.dtype}")
+    f = m.folios
+    if np.any((folios < 0) | (folios >= f.nr_pages)):
+        raise _invalid("select_victims: a victim is not a folio id")
+    for problem, bad in (
+        ("is not resident", f.lruvec[folios] < 0),
+        (f"is on another lruvec than {sc.lruvec}", f.lruvec[folios] != sc.lruvec),
+        ("is of the other LRU type", f.type[folios] != lru_type),
+        ("is on none of the policy's lists", m.lists.page_list[folios] < 0),
+    ):
+        if bad.any():
+            raise _invalid(f"select_victims: folio {int(folios[bad][0])} {problem}")
+    if np.unique(folios).size != folios.size:
+        raise _invalid("select_victims: a folio is named twice")
+
+
+def _check_decision(m: Machine, args: tuple, answer: Any) -> None:
+    if answer is None:
+        return
+    if not isinstance(answer, ScanDecision):
+        raise _invalid(f"should_reclaim must return a ScanDecision or None, not {type(answer).__name__}")
+    for name in ("scan", "age"):
+        pair = getattr(answer, name)
+        if len(pair) != 2 or any(not isinstance(v, (int, np.integer)) or v < 0 for v in pair):
+            raise _invalid(f"should_reclaim: {name} must be two non-negative ints, not {pair!r}")
+    # the kernel never scans more than an lruvec holds (size >> priority);
+    # a policy asking more would keep shrink_lruvec looping on nothing
+    sizes = m.lruvec_type_sizes(args[1].lruvec)
+    for lru_type, size in enumerate(sizes):
+        if answer.scan[lru_type] + answer.age[lru_type] > size:
+            raise _invalid(f"should_reclaim: scan and age of type {lru_type} ({answer.scan[lru_type]} + "
+                           f"{answer.age[lru_type]}) exceed the {size} folios the lruvec holds")
+    if not isinstance(answer.batch, (int, np.integer)) or answer.batch < 1:
+        raise _invalid(f"should_reclaim: batch must be a positive int, not {answer.batch!r}")
+
+
+def _check_per_folio(hook_name: str, allowed_bits: int | None) -> Callable:
+    def check(m: Machine, args: tuple, answer: Any) -> None:
+        if answer is None:
+            return
+        values = np.asarray(answer)
+        if values.shape != (len(args[1]),) or (values.size and not np.issubdtype(values.dtype, np.integer)):
+            raise _invalid(f"{hook_name} must return one int per folio ({len(args[1])}), not {values.shape} {values.dtype}")
+        if allowed_bits is not None and np.any(values & ~allowed_bits):
+            raise _invalid(f"{hook_name}: only the REFAULT_* bits may be set")
+
+    return check
+
+
+def _check_count(m: Machine, args: tuple, answer: Any) -> None:
+    if answer is not None and (not isinstance(answer, (int, np.integer)) or answer < 0):
+        raise _invalid(f"age must return a non-negative int or None, not {answer!r}")
+
+
+_ANSWER_CHECKS: dict[str, Callable[[Any, tuple, Any], None]] = {
+    "folio_added": _check_placed,
+    "folio_putback": _check_placed,
+    "select_victims": check_victims,
+    "should_reclaim": _check_decision,
+    "age": _check_count,
+    "folio_evicted": _check_per_folio("folio_evicted", None),
+    "on_refault": _check_per_folio("on_refault", REFAULT_ACTIVATE | REFAULT_WORKINGSET),
+}
