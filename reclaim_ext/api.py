@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reclaim_ext.policies import load_policy
+from reclaim_ext.policies import BUILTIN_POLICIES, load_policy
 from reclaim_ext.scenario import Scenario, default_scenario, load_scenario, to_config
 from simulator.context import PolicyContextError
 from simulator.invariants import InvariantError
@@ -22,6 +22,7 @@ from simulator.invariants import check_invariants as _check_invariants
 from simulator.vmscan import ReclaimError
 from simulator.errors import SimulationError
 from simulator.machine import Machine
+from simulator.policy import PolicyError
 
 ScenarioLike = Scenario | str | Path | None
 
@@ -49,15 +50,22 @@ def run(
     seed: int | None = None,
     accesses: int | None = None,
     check_invariants: bool | None = None,
+    fallback: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Run a scenario (a Scenario, a path to a TOML file, or None for the
     built-in default) and return its results as plain data. Keyword
     arguments override the scenario's [run] table.
 
-    Raises ScenarioError for a bad scenario, PolicyNotFound/PolicyError for a
-    policy that cannot be attached, and RunFailed (with the partial result)
-    when the machine cannot go on or an invariant breaks.
+    `policy` is a built-in, an example, an installed policy or a path to a
+    policy file; user policies are verified and run sandboxed. A policy that
+    misbehaves is ejected and `fallback` (a built-in, default the
+    scenario's run.fallback) takes over: the result's "ejections" say so.
+
+    Raises ScenarioError for a bad scenario, PolicyNotFound/PolicyError
+    (PolicyRejected with the verifier's log) for a policy that cannot be
+    attached, and RunFailed (with the partial result) when the machine
+    cannot go on or an invariant breaks.
     """
     sc = as_scenario(scenario)
     machine_cfg, run_cfg = to_config(sc)
@@ -65,7 +73,12 @@ def run(
     if overrides:
         run_cfg = run_cfg.__class__(**{**run_cfg.__dict__, **overrides})
     policy_name = policy or sc.run.policy
-    machine = Machine(machine_cfg, run_cfg, policy_name, load_policy(policy_name))
+    fallback_name = fallback or sc.run.fallback
+    if fallback_name not in BUILTIN_POLICIES:
+        raise PolicyError(f"the fallback policy must be a built-in ({', '.join(BUILTIN_POLICIES)}), not {fallback_name!r}")
+    plugin = load_policy(policy_name)
+    machine = Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy_name), plugin,
+                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]))
     if run_cfg.check_invariants:
         machine.invariant_checker = _check_invariants
     try:
@@ -95,7 +108,8 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
             "vmstat": machine.vmstat.node_dict(node.nid),
         }
     return {
-        "policy": machine.policy.name,
+        "policy": machine.requested_policy,
+        "ejections": machine.ejections,
         "seed": machine.run_cfg.seed,
         "accesses": machine.total_accesses,
         "virtual_time_ns": machine.virtual_time(),

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run
-from reclaim_ext.policies import BUILTIN_POLICIES, PolicyNotFound
-from reclaim_ext.report import format_summary, summary_of, write_results
+from reclaim_ext.interface import render_interface
+from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
+                                  find_policy, verify_policy)
+from reclaim_ext.report import format_summary, format_table, summary_of, write_results
+from reclaim_ext.sandbox.verifier import format_log
 from reclaim_ext.scenario import ScenarioError, json_schema, resolved_toml
 from simulator.policy import PolicyError
 
@@ -34,7 +37,11 @@ getting started:
   reclaim-ext run                            the built-in scenario under the classic LRU
   reclaim-ext scenario show > my.toml        the built-in scenario, every default spelled out, to edit
   reclaim-ext run my.toml --out results/     your scenario, with a results directory
-  reclaim-ext scenario schema                every key a scenario file may hold"""
+  reclaim-ext scenario schema                every key a scenario file may hold
+  reclaim-ext policies                       the policies you can load
+  reclaim-ext verify my_policy.py            check your own policy before running it
+  reclaim-ext run --policy my_policy.py      run it (sandboxed; ejected to lru if it misbehaves)
+  reclaim-ext interface                      the hook interface, as text for a mail"""
 
 RUN_EPILOG = """\
 examples:
@@ -46,6 +53,20 @@ examples:
 The same scenario and seed always give the same numbers."""
 
 
+POLICIES_EPILOG = """\
+Built-ins are the kernel's algorithms, trusted. Examples (example_policies/),
+policies of installed packages (entry-point group reclaim_ext.policies) and
+files are user policies: verified before they load, sandboxed while they run.
+Run one with `reclaim-ext run --policy NAME` or `--policy path/to/policy.py`."""
+
+VERIFY_EPILOG = """\
+The log lists every error as FILE:LINE:COL with what to change, then a
+summary: the hooks found, the maps and their sizes, and each hook's
+worst-case cost against the limit of 1,000,000 (statements times loop
+bounds, like the BPF verifier's instruction limit).
+Exit status: 0 when the policy loads, 1 when it does not."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reclaim-ext", description=DESCRIPTION, epilog=MAIN_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run = sub.add_parser("run", help="run a scenario and print its counters", epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p_run.add_argument("scenario", nargs="?", help="scenario file (TOML); default: the built-in scenario")
-    p_run.add_argument("--policy", help=f"reclaim policy (default: the scenario's run.policy; built-in: {', '.join(BUILTIN_POLICIES)})")
+    p_run.add_argument("--policy", help="reclaim policy: a name (see `reclaim-ext policies`) or a policy file; "
+                       "default: the scenario's run.policy")
+    p_run.add_argument("--fallback", choices=sorted(BUILTIN_POLICIES),
+                       help="the built-in that takes over if the policy is ejected (default: the scenario's run.fallback)")
     p_run.add_argument("--seed", type=int, help="random seed (default: the scenario's run.seed)")
     p_run.add_argument("--accesses", type=_positive_int, help="stop after this many accesses in all (overrides run.accesses)")
     p_run.add_argument("--out", type=Path, metavar="DIR", help="write a results directory (scenario, summary.json, vmstat, CSVs)")
@@ -62,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--state", action="store_true",
                        help="print the policy's own view of its state at the end (mglru: the lru_gen debugfs file)")
     p_run.set_defaults(func=cmd_run)
+
+    p_pol = sub.add_parser("policies", help="list the policies that can be loaded", epilog=POLICIES_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_pol.add_argument("--json", action="store_true", help="print the list as JSON")
+    p_pol.set_defaults(func=cmd_policies)
+
+    p_verify = sub.add_parser("verify", help="run the verifier on a policy and print its log", epilog=VERIFY_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_verify.add_argument("policy", help="a policy file (.py), or the name of an example or installed policy")
+    p_verify.set_defaults(func=cmd_verify)
+
+    p_iface = sub.add_parser("interface", help="print the hook interface (for a mail or the docs)")
+    p_iface.add_argument("--markdown", action="store_true", help="Markdown instead of plain text")
+    p_iface.set_defaults(func=cmd_interface)
 
     p_sc = sub.add_parser("scenario", help="inspect scenario files")
     sc_sub = p_sc.add_subparsers(dest="scenario_command", metavar="SUBCOMMAND")
@@ -124,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     status = EXIT_OK
     try:
         result = run(scenario, policy=args.policy, seed=args.seed, accesses=args.accesses,
-                     check_invariants=args.check_invariants or None, progress=progress)
+                     check_invariants=args.check_invariants or None, fallback=args.fallback, progress=progress)
     except RunFailed as failed:
         result, status = failed.result, EXIT_FAILED
         print(f"reclaim-ext: the run stopped early: {failed}", file=sys.stderr)
@@ -144,6 +182,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_policies(args: argparse.Namespace) -> int:
+    described = [describe(source) for source in available_policies()]
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return EXIT_OK
+    rows = [[d["name"], d["kind"], d["interface"], d["status"], ", ".join(d["hooks"])] for d in described]
+    print(format_table(["policy", "from", "interface", "status", "hooks"], rows))
+    print()
+    for d in described:
+        print(f"{d['name']:<12} {d['description']}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    verified = verify_policy(find_policy(args.policy))
+    print(format_log(verified), end="")
+    return EXIT_OK if verified.ok else EXIT_FAILED
+
+
+def cmd_interface(args: argparse.Namespace) -> int:
+    print(render_interface(markdown=args.markdown), end="")
+    return EXIT_OK
+
+
 def cmd_scenario_show(args: argparse.Namespace) -> int:
     print(resolved_toml(as_scenario(args.file)), end="")
     return EXIT_OK
@@ -161,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         return _usage(parser)
     try:
         return args.func(args)
+    except PolicyRejected as err:
+        print(f"reclaim-ext: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except (ScenarioError, PolicyNotFound, PolicyError) as err:
         print(f"reclaim-ext: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -67,7 +67,21 @@ def format_summary(result: dict[str, Any]) -> str:
     nodes = sorted(result["nodes"], key=int)
     vm_rows = [[name] + [result["nodes"][n]["vmstat"][name] for n in nodes] + [result["vmstat"][name]] for name in VMSTAT_SUMMARY]
     vm_table = format_table(["vmstat"] + [f"node{n}" for n in nodes] + ["total"], vm_rows)
-    return f"{head}\n\n{proc_table}\n\n{vm_table}\n"
+    return f"{head}\n{format_ejections(result.get('ejections', []))}\n{proc_table}\n\n{vm_table}\n"
+
+
+def format_ejections(ejections: list[dict[str, Any]]) -> str:
+    """One paragraph per ejection, as sched_ext prints its exit info."""
+    text = ""
+    for e in ejections:
+        where = f" at line {e['line']}" if e.get("line") else ""
+        source = e["dump"].get("source_line")
+        text += (
+            f"\npolicy {e['policy']} was ejected at {e['time_ns'] / 1e9:.6f} s ({e['kind']}) in {e['hook']}{where}:\n"
+            f"  {e['message']}\n" + (f"  > {source.strip()}\n" if source else "")
+            + f"  {e['fallback']} took over.\n"
+        )
+    return text
 
 
 def format_vmstat(counters: dict[str, int]) -> str:

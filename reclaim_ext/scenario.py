@@ -655,7 +655,13 @@ class Run(_Table):
         None, description="Accesses over all processes. Default 1M if no duration is given."
     )
     duration: PositiveDuration | None = Field(None, description="Virtual time to run for.")
-    policy: str = Field("lru", min_length=1, description="The reclaim policy.")
+    policy: str = Field(
+        "lru", min_length=1,
+        description="The reclaim policy: a built-in, an example, an installed policy, or a path to a policy file.",
+    )
+    fallback: Literal["lru", "mglru"] = Field(
+        "lru", description="The built-in that takes over when a user policy is ejected."
+    )
     sample_interval: PositiveDuration = Field(
         parse_duration("100ms"), description="Virtual time between two samples of the counters."
     )

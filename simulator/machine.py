@@ -140,6 +140,7 @@ class Machine:
         # the trusted built-in that takes over when a policy is ejected
         self.fallback_name, self.fallback_factory = fallback
         self.ejections: list[dict[str, Any]] = []
+        self.requested_policy = policy_name
         self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
