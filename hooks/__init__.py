@@ -8,9 +8,31 @@ interface version it was written for in ``INTERFACE_VERSION``.
 import pluggy
 
 # (major, minor): a policy written for (1, m) runs on any (1, n) with n >= m.
-# 1.0: the classic LRU's needs. 1.1: MGLRU's page-table walk and
-# look-around helpers, the age_node and policy_state hooks.
 INTERFACE_VERSION = (1, 1)
+
+# What each version added, oldest first; the last is INTERFACE_VERSION. The
+# docstrings and comments in hooks/ mark each addition ("Since: 1.1").
+INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
+    (
+        (1, 0),
+        (
+            "the classic LRU's needs: the hooks policy_init, folio_added, folio_accessed, "
+            "should_reclaim, age, select_victims, folio_putback, folio_evicted, on_refault "
+            "and folio_removed; the helpers on the machine, folio facts, the rmap "
+            "(folio_referenced), the lists stored by the core, and accounting "
+            "(count_event, workingset_age_nonresident)"
+        ),
+    ),
+    (
+        (1, 1),
+        (
+            "MGLRU's page-table walk (ctx.walk_mm) and look-around (ctx.look_around) "
+            "helpers, ctx.sysctl, the age_node and policy_state hooks, ScanDecision.batch, "
+            "Victims.lru_type and nr_used, count_event('pgrefill')"
+        ),
+    ),
+)
+
 PROJECT_NAME = "reclaim_ext"
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -18,7 +40,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 # Hooks a policy must implement: without them nothing can be evicted.
 REQUIRED_HOOKS = ("policy_init", "folio_added", "select_victims")
 
-__all__ = ["INTERFACE_VERSION", "PROJECT_NAME", "REQUIRED_HOOKS", "hookimpl", "interface_compatible"]
+__all__ = ["INTERFACE_HISTORY", "INTERFACE_VERSION", "PROJECT_NAME", "REQUIRED_HOOKS", "hookimpl", "interface_compatible"]
 
 
 def interface_compatible(stated: int | tuple[int, int]) -> bool:
