@@ -29,7 +29,13 @@ MAX_FOLIO_BATCH = 4096
 
 # Maps are the only state that outlives a call; each declares its size.
 MAX_MAP_ENTRIES = 1 << 22
+MAX_TOTAL_MAP_ENTRIES = 1 << 22  # the sum over every map of one policy
 MAP_KINDS = ("HashMap", "LruHashMap", "ArrayMap")
+
+# Every int a policy states or computes stays below this in magnitude
+# (|x| < 2**64): the verifier checks literals and module constants, the
+# runtime's arithmetic guards and the maps check the rest.
+INT_LIMIT = 1 << 64
 
 # Error codes helpers return, as the kernel's (negated) errno values.
 ERRNO = {"ENOENT": -2, "E2BIG": -7, "EINVAL": -22}
@@ -91,3 +97,24 @@ BATCH_PARAMETERS = ("folios", "reasons")
 BATCH_FIELD_PARAMETERS = ("refault",)
 
 ARRAY_TYPES = (np.ndarray,)
+
+# The guards the verifier's compiled code calls, all of which the runtime
+# must provide: RestrictedPython's (attribute, item and iteration access,
+# writes, in-place operators, unpacking) and the verifier's own (_tick_, the
+# back-edge counter at the top of every loop body, and the operators that
+# can build large ints, sequences or strings).
+GUARD_NAMES = (
+    "_getattr_",
+    "_getitem_",
+    "_getiter_",
+    "_write_",
+    "_inplacevar_",
+    "_iter_unpack_sequence_",
+    "_unpack_sequence_",
+    "_tick_",
+    "_mul_",
+    "_pow_",
+    "_lshift_",
+    "_mod_",
+    "_add_",
+)
