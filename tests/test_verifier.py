@@ -110,7 +110,8 @@ ALLOWED = [
     pytest.param("x = PutbackReason.ACTIVATE\ny = (x, {1, 2}, {1: 2}, not x, x is None, 1 in (1,))", id="literals"),
     pytest.param("for i, folio in enumerate(folios):\n    if i > 3:\n        break\n    continue", id="enumerate, break, continue"),
     pytest.param("for i in range(3):\n    pass\nelse:\n    pass", id="for-else"),
-    pytest.param("x = divmod(abs(-3), 2)\ny = round(float(int('3')), 1) + max(1, 2) + min(3, 4)", id="safe builtins"),
+    pytest.param("x = divmod(abs(-3), 2)\ny = round(float(int('3')), -2) + max(1, 2) + min(3, 4) + round(1.5)",
+                 id="safe builtins"),
     pytest.param("'''a docstring'''\nctx.list_add(0, folios, tail=True)", id="docstring, keyword arguments"),
 ]
 
@@ -302,6 +303,8 @@ FUNCTION_RULES = [
     ("x = ValueError", "'ValueError' is not available in a policy", 3),
     ("x = folio_count", "name 'folio_count' is not defined", 3),
     ("x = min(folios)", "min() takes two or more values here", 3),
+    ("x = round(5, -len(folios))", "round()'s ndigits must be a constant", 3),
+    ("x = round(5, ndigits=-100)", "round()'s ndigits must be a constant", 3),
     ("x = max(1, 2, key=abs)", "max() takes two or more values here", 3),
     ("x = len", "builtin 'len' is used as a value", 3),
     ("x = folios(1)", "'folios' is a local value, not a function", 3),

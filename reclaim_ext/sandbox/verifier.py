@@ -15,10 +15,12 @@ each with file:line:col and a sentence saying what to write instead:
    of the policy language; no name or attribute beginning with an
    underscore, attributes only from the interface's tables
    (surface.ALLOWED_ATTRIBUTES), every name defined, no builtin that
-   introspects or iterates in C; functions are called, never passed around;
-   module-level names are never assigned (state that outlives a call lives
-   in maps). The pass records what the next two need: the calls between
-   the policy's functions, its loops, and how each local gets its values.
+   introspects or works in C out of the loop counter's reach (sorted, min
+   of one sequence, round with a computed ndigits); functions are called,
+   never passed around; module-level names are never assigned (state that
+   outlives a call lives in maps). The pass records what the next two
+   need: the calls between the policy's functions, its loops, and how each
+   local gets its values.
 4. call graph: no recursion, direct or mutual (an error at each call site
    on a cycle); a function that is neither a hook nor called is a warning.
 5. bounds and cost: every for loop has an upper bound on its iterations
@@ -72,6 +74,7 @@ _MAX_NESTING = 100
 
 _INT_LIMIT = surface.INT_LIMIT
 _LITERAL_TYPES = (int, float, str, bool, type(None))
+_MAX_ROUND_DIGITS = 64  # round(x, n) with |n| beyond this is refused
 _MAX_CONSTANT_STRING = 4096  # module-level strings joined with +
 
 _VERSION_HINT = f"State the interface version the policy was written for: INTERFACE_VERSION = {hooks.INTERFACE_VERSION}."
@@ -278,6 +281,7 @@ class _Module:
     maps: dict[str, MapDecl] = field(default_factory=dict)
     functions: dict[str, _Function] = field(default_factory=dict)
     definitions: dict[str, tuple[str, int]] = field(default_factory=dict)  # module-level name -> (kind, line)
+    known: dict[str, object] = field(default_factory=dict)  # the constants a constant expression may name
     interface_version: tuple[int, int] | None = None
 
 
@@ -287,6 +291,13 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 
 def _is_call_to(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
+def _argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
+    """A call's argument, by position or by keyword."""
+    if len(call.args) > index:
+        return call.args[index]
+    return next((kw.value for kw in call.keywords if kw.arg == keyword), None)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -496,7 +507,8 @@ def _within_int_limit(node: ast.AST, value: object) -> object:
 
 def _read_module(tree: ast.Module, report: _Report) -> _Module:
     module = _Module()
-    known = {name: value for name, value in surface.CONSTANTS.items() if name != "INTERFACE_VERSION"}
+    known = module.known
+    known.update((name, value) for name, value in surface.CONSTANTS.items() if name != "INTERFACE_VERSION")
     body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
     for stmt in body:
         if isinstance(stmt, ast.FunctionDef):
@@ -900,6 +912,8 @@ class _FunctionChecker:
                 self.report.error(node, f"{func.id}() takes two or more values here, and no keywords.",
                                   f"Write {func.id}(a, b, ...): over one sequence it would iterate in C, out of "
                                   "reach of the loop counter.")
+            elif func.id == "round":
+                self._check_round_digits(node)
         elif isinstance(func, ast.Attribute):
             self._attribute(func)
         else:
@@ -912,6 +926,22 @@ class _FunctionChecker:
                 self.report.error(keyword, "**kwargs in a call is not allowed.", "Pass keyword arguments one by one: f(n=3).")
             else:
                 self._expr(keyword.value)
+
+    def _check_round_digits(self, node: ast.Call) -> None:
+        """round(5, -10**8) computes 10**(10**8) in C, where neither the
+        loop counter nor the clock can stop it: ndigits must be a small
+        constant."""
+        ndigits = _argument(node, 1, "ndigits")
+        if ndigits is None:
+            return
+        try:
+            value = _evaluate_constant(ndigits, self.module.known)
+        except _NotConstant:
+            value = None
+        if type(value) is not int or not -_MAX_ROUND_DIGITS <= value <= _MAX_ROUND_DIGITS:
+            self.report.error(ndigits, f"round()'s ndigits must be a constant from -{_MAX_ROUND_DIGITS} to "
+                              f"{_MAX_ROUND_DIGITS}.", "A computed one could make round() work in C for minutes, "
+                              "out of reach of the loop counter and the clock.")
 
     def _record_call(self, node: ast.Call) -> None:
         """A call of one of the policy's functions: check it against the def
@@ -1321,12 +1351,6 @@ class _Bounds:
                 if n is not None and hi is not None:
                     return n * max(hi, 1)  # an array times an int keeps its length
         return None
-
-
-def _argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
-    if len(call.args) > index:
-        return call.args[index]
-    return next((kw.value for kw in call.keywords if kw.arg == keyword), None)
 
 
 def _range_parts(call: ast.Call) -> tuple[ast.expr | None, ast.expr, ast.expr | None] | None:
