@@ -1,0 +1,1057 @@
+"""The sandbox at run time: a verified policy runs guarded, as a BPF
+struct_ops program runs under the verifier's rewrites and sched_ext's
+watchdog.
+
+The verifier (reclaim_ext.sandbox.verifier) proves what it can statically
+and compiles the policy with RestrictedPython, which turns every operation
+it cannot prove safe into a call of a guard: ``obj.attr`` becomes
+``_getattr_(obj, "attr")``, ``x * y`` becomes ``_mul_(x, y)``, and so on.
+This module supplies those guards, the context the policy is handed, and
+the plugin that wraps the policy's hooks for the core. Each guard exists
+because of one way a policy could hurt the machine it runs in:
+
+- ``_getattr_``: attributes are the way out of any Python sandbox
+  (``__class__``, ``__globals__``, a frame, a module). Only the attributes
+  of surface.ATTRIBUTES_BY_TYPE are readable, looked up by the exact type
+  of the object: one dict probe, no isinstance chain.
+- ``_getitem_``, ``_getiter_``, ``_write_``: indexing, iterating and
+  writing only the plain containers a policy builds (lists, tuples, dicts,
+  ranges, strings) and numpy arrays. A write into an array goes through a
+  wrapper that writes items only, never attributes (``a.dtype = ...``).
+  Arrays are kept one-dimensional (no tuple, None or list index): numpy
+  would otherwise turn nested lists into arrays the size of the product of
+  their lengths, in C, where no tick can stop it.
+- ``_tick_``: the back-edge counter, BPF's may_goto. The verifier puts it
+  at the top of every loop body; a loop whose bound the verifier could not
+  see (``range(start, 10)`` with a huge negative start) runs out of budget
+  instead of running forever. The counter is C code for 31 ticks out of
+  32 (itertools.chain over ``repeat(None, 32)`` chunks); the Python code
+  that hands out each chunk checks the budget and the wall clock.
+- ``_mul_ _pow_ _lshift_ _add_``: Python integers grow without bound and
+  their arithmetic slows with their size, so every int these produce must
+  fit in 64 bits (|x| < 2**64), checked from the operands' bit lengths
+  before any large product is computed. Sequences repeated or concatenated
+  are bounded in length before they are built.
+- ``_mod_``: ``"%*d" % (10**9, 1)`` allocates a gigabyte; %-formatting of
+  strings is refused outright.
+- ``_unpack_sequence_``: unpacking pulls at most the sequence limit of
+  items out of an iterator, never ``list()`` of an unbounded one.
+
+A guard that refuses raises PolicyFault: RESOURCE for a limit, ERROR for a
+forbidden operation. The helpers of the context (SandboxContext) check
+their arguments before they reach the core and raise HELPER; the answers of
+the hooks are checked before the core sees them (INVALID). Whatever the
+policy's code raises becomes a PolicyFault naming the line of the policy's
+own file, with a dump of its maps and counters, and the core ejects it.
+
+What the guards cannot see, the verifier refuses: comprehensions (their
+loops do not tick), f-strings (a format spec allocates), min() and max()
+over one iterable (a loop in C). Operators the compiled code does not route
+through a guard (``-``, ``/``, ``//``, ``&``, ``|``, ``^``, ``>>``,
+comparisons) run as Python's: an int grows by at most one bit per such
+operation, which the budget and the clock bound; but numpy expands a nested
+list met there (``folios - nested``) unchecked, a gap only a guard on
+those operators can close.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import operator
+import reprlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import EnumType
+from itertools import chain, islice, repeat
+from time import perf_counter_ns
+from types import FunctionType, TracebackType
+from typing import Any
+
+import numpy as np
+
+from hooks import hookimpl
+from hooks.context import FolioIds
+from hooks.types import (
+    LRU_TYPES,
+    POLICY_WRITABLE_FLAGS,
+    REFAULT_ACTIVATE,
+    REFAULT_WORKINGSET,
+    PutbackReason,
+    ReclaimReason,
+    ReclaimStat,
+    RefaultBatch,
+    ScanDecision,
+    ScanRequest,
+    Victims,
+)
+from reclaim_ext.sandbox import surface
+from reclaim_ext.sandbox.maps import MAP_TYPES, NUMPY_INTS
+from simulator.context import PolicyContextError
+from simulator.policy import ExitKind, PolicyError, PolicyFault, spec_argnames
+
+CLOCK_CHECK_EVERY = 32  # ticks between two looks at the wall clock
+MAX_NAME_LEN = 64  # list names, sysctl and event names
+MAX_TRACE_LEN = 256  # a trace message is cut here, as bpf_printk's buffer
+MAX_EVENT_COUNT = 1 << 32  # count_event, workingset_age_nonresident
+INT64_LIMIT = 1 << 63  # answers and per-folio data are int64
+
+_INTS = frozenset({int}) | NUMPY_INTS  # an integer argument: not a bool, not a float
+_BOOLS = frozenset({bool, np.bool_})
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one call of a policy may use. The defaults suit a real run;
+    tests shrink them."""
+
+    budget: int = surface.COST_LIMIT  # loop iterations (back edges) per call
+    deadline_ns: int = 100_000_000  # wall time of one call before DEADLINE
+    slow_ns: int = 10_000_000  # a call longer than this is slow...
+    max_slow_calls: int = 16  # ...and this many slow calls eject (SLOW)
+    max_list_len: int = 1 << 20  # elements of a list or tuple a policy builds
+    max_str_len: int = 1 << 16  # characters of a string a policy builds
+    int_bits: int = surface.INT_LIMIT.bit_length() - 1  # |x| < 2**int_bits for the ints *, **, <<, + produce
+    max_lists: int = 4096  # lists a policy may create (each costs the core memory)
+    max_peek: int = 1 << 20  # list_peek's n
+
+
+def _brief(value: object) -> str:
+    """A policy's value in a message: its repr, cut short (a list may hold a million items)."""
+    return _SHORT_REPR.repr(value)
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
+def _resource(message: str) -> PolicyFault:
+    return PolicyFault(ExitKind.RESOURCE, message)
+
+
+def _forbidden(message: str) -> PolicyFault:
+    return PolicyFault(ExitKind.ERROR, message)
+
+
+# ----------------------------------------------------------------------
+# The back-edge counter
+# ----------------------------------------------------------------------
+class BackEdgeCounter:
+    """``_tick_``: the budget of loop iterations of one call, and the
+    deadline, BPF's may_goto with sched_ext's watchdog folded in.
+
+    ``_tick_`` in the policy's namespace is the ``__next__`` of an
+    itertools.chain that iterates ``repeat(None, n)`` chunks this object
+    hands out: a tick is one C call, and every CLOCK_CHECK_EVERY ticks
+    chain asks for the next chunk, which is where the budget and the clock
+    are checked. ``arm()`` starts a call; a chain that was drawn from is
+    replaced so no call inherits the rest of another's chunk.
+    """
+
+    def __init__(self, limits: SandboxLimits, namespace: dict[str, Any]) -> None:
+        self._budget = limits.budget
+        self._deadline_ns = limits.deadline_ns
+        self._namespace = namespace
+        self._left = 0
+        self._until = 0
+        self._drawn = True  # the namespace has no chain yet
+
+    def arm(self, now_ns: int) -> None:
+        """A new call starts at now_ns: a full budget, a fresh deadline."""
+        self._left = self._budget
+        self._until = now_ns + self._deadline_ns
+        if self._drawn:
+            self._drawn = False
+            self._namespace["_tick_"] = chain.from_iterable(self).__next__
+
+    def __iter__(self) -> BackEdgeCounter:
+        return self
+
+    def __next__(self) -> Iterator[None]:
+        self._drawn = True
+        if self._left <= 0:
+            raise PolicyFault(ExitKind.BUDGET, f"more than {self._budget} loop iterations in one call "
+                                               "(a loop bound the verifier could not see)")
+        if perf_counter_ns() > self._until:
+            raise PolicyFault(ExitKind.DEADLINE, f"one call ran past its deadline of {self._deadline_ns / 1e6:g} ms")
+        n = min(self._left, CLOCK_CHECK_EVERY)
+        self._left -= n
+        return repeat(None, n)
+
+
+# ----------------------------------------------------------------------
+# Guards that need no limits: attributes, items, iteration, writes
+# ----------------------------------------------------------------------
+_SUBSCRIPTABLE = frozenset({list, tuple, dict, str, range})
+_ARRAY_KEYS = frozenset({int, slice, np.ndarray}) | NUMPY_INTS  # no tuple, None or list: arrays stay 1-D
+_ITERABLE = frozenset({range, list, tuple, np.ndarray, enumerate, dict})
+_ENUM_CLASSES = (PutbackReason, ReclaimReason)
+_ENUM_ATTRIBUTES = frozenset(surface.ATTRIBUTES_BY_TYPE["enum"])
+
+
+def _getattr_(obj: object, name: str) -> object:
+    allowed = _ATTRIBUTES_BY_TYPE.get(type(obj))
+    if allowed is not None and name in allowed:
+        return getattr(obj, name)
+    if type(obj) is EnumType and obj in _ENUM_CLASSES and name in _ENUM_ATTRIBUTES:
+        return getattr(obj, name)
+    raise _forbidden(f"a policy may not read the attribute {name!r} of a {type(obj).__name__}")
+
+
+def _getitem_(obj: object, key: object) -> object:
+    kind = type(obj)
+    if kind in _SUBSCRIPTABLE or (kind is np.ndarray and type(key) in _ARRAY_KEYS):
+        return obj[key]
+    if kind is np.ndarray:
+        raise _forbidden(f"an array is indexed by an int, a slice or an array, not by a {type(key).__name__}")
+    raise _forbidden(f"a policy may not index a {kind.__name__}")
+
+
+def _getiter_(obj: object) -> object:
+    if type(obj) in _ITERABLE:
+        return obj
+    raise _forbidden(f"a policy may not iterate over a {type(obj).__name__}")
+
+
+class _ArrayItems:
+    """What ``_write_`` hands out for an array: ``a[i] = v`` works,
+    ``a.shape = ...`` does not, and a list value (which numpy would
+    expand, however nested) is refused."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if type(value) is list or type(value) is tuple or type(key) not in _ARRAY_KEYS:
+            raise _forbidden("an array item is set from a number or an array, at an int, a slice or an array")
+        self._array[key] = value
+
+
+def _write_(obj: object) -> object:
+    kind = type(obj)
+    if kind is list or kind is dict:
+        return obj
+    if kind is np.ndarray:
+        return _ArrayItems(obj)
+    raise _forbidden(f"a policy may not change a {kind.__name__}")
+
+
+# ----------------------------------------------------------------------
+# Guards with limits: arithmetic, sequences, unpacking
+# ----------------------------------------------------------------------
+def _is_python_int(x: object) -> bool:
+    return type(x) is int or type(x) is bool
+
+
+def _is_numpy(x: object) -> bool:
+    return isinstance(x, (np.ndarray, np.generic))
+
+
+def _no_list_into_numpy(a: object, b: object, symbol: str) -> None:
+    """numpy turns a list operand into an array of the product of its
+    nested lengths, in C: an array combines with arrays and numbers only."""
+    for x, y in ((a, b), (b, a)):
+        if _is_numpy(x) and isinstance(y, (list, tuple)):
+            raise _forbidden(f"{symbol}: an array combines with arrays and numbers, not with a {type(y).__name__}")
+
+
+def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
+    """The guards a policy's compiled code calls, bound to its limits.
+
+    Each arithmetic guard takes the common case (two ints that fit, a
+    float) in a few comparisons and leaves the rest to a slow path."""
+    bits = limits.int_bits
+    int_limit = 1 << bits
+    max_list, max_str = limits.max_list_len, limits.max_str_len
+
+    def too_big(symbol: str) -> PolicyFault:
+        return _resource(f"{symbol}: an integer beyond {bits} bits")
+
+    def fits(value: int, symbol: str) -> int:
+        if -int_limit < value < int_limit:
+            return value
+        raise too_big(symbol)
+
+    def sequence_limit(x: object) -> int | None:
+        if isinstance(x, str):
+            return max_str
+        if isinstance(x, (list, tuple)):
+            return max_list
+        return None
+
+    def check_length(length: int, limit: int, symbol: str) -> None:
+        if length > limit:
+            raise _resource(f"{symbol}: a sequence of {length} elements, more than the {limit} a policy may build")
+
+    # -- * -----------------------------------------------------------------
+    def int_product(a: int, b: int) -> int:
+        if a.bit_length() + b.bit_length() > 2 * bits:
+            raise too_big("*")
+        return fits(a * b, "*")
+
+    def mul_other(a: object, b: object) -> object:
+        if _is_python_int(a) and _is_python_int(b):
+            return _mul_(int(a), int(b))
+        for seq, n in ((a, b), (b, a)):
+            limit = sequence_limit(seq)
+            if limit is not None and isinstance(n, (int, np.integer)):
+                check_length(len(seq) * int(n), limit, "*")
+                return a * b
+        _no_list_into_numpy(a, b, "*")
+        return a * b
+
+    def _mul_(a: object, b: object) -> object:
+        if type(a) is int and type(b) is int:
+            if a.bit_length() + b.bit_length() <= bits:
+                return a * b
+            return int_product(a, b)
+        if type(a) is float or type(b) is float:
+            return a * b
+        return mul_other(a, b)
+
+    # -- ** ----------------------------------------------------------------
+    def int_power(a: int, b: int) -> int | float:
+        if b < 0 or -1 <= a <= 1:  # a float, or 0 and ±1 at any power: small
+            return a**b
+        if b > bits or a.bit_length() > bits:
+            raise too_big("**")
+        return fits(a**b, "**")
+
+    def _pow_(a: object, b: object) -> object:
+        if type(a) is int and type(b) is int:
+            return int_power(a, b)
+        if type(a) is float or type(b) is float:
+            return a**b
+        if _is_python_int(a) and _is_python_int(b):
+            return int_power(int(a), int(b))
+        _no_list_into_numpy(a, b, "**")
+        return a**b
+
+    # -- << ----------------------------------------------------------------
+    def _lshift_(a: object, b: object) -> object:
+        if _is_python_int(a) and _is_python_int(b):
+            a, b = int(a), int(b)
+            if a != 0 and b > 0 and a.bit_length() + b > bits:
+                raise too_big("<<")
+            return a << b
+        _no_list_into_numpy(a, b, "<<")
+        return a << b
+
+    # -- + -----------------------------------------------------------------
+    def add_other(a: object, b: object) -> object:
+        limit = sequence_limit(a)
+        if limit is not None and sequence_limit(b) == limit:
+            check_length(len(a) + len(b), limit, "+")
+            return a + b
+        if _is_python_int(a) and _is_python_int(b):
+            return fits(int(a) + int(b), "+")
+        _no_list_into_numpy(a, b, "+")
+        return a + b
+
+    def _add_(a: object, b: object) -> object:
+        if type(a) is int and type(b) is int:
+            total = a + b
+            if -int_limit < total < int_limit:
+                return total
+            raise too_big("+")
+        if type(a) is float or type(b) is float:
+            return a + b
+        return add_other(a, b)
+
+    # -- % -----------------------------------------------------------------
+    def _mod_(a: object, b: object) -> object:
+        if type(a) is int and type(b) is int:
+            return a % b
+        if isinstance(a, (str, bytes)):
+            raise _forbidden("%: a policy may not %-format strings (build them with + and str())")
+        _no_list_into_numpy(a, b, "%")
+        return a % b
+
+    # -- x op= y: the same guard as x = x op y --------------------------------
+    inplace = {
+        "+=": _add_, "-=": operator.sub, "*=": _mul_, "/=": operator.truediv, "//=": operator.floordiv,
+        "%=": _mod_, "**=": _pow_, "<<=": _lshift_, ">>=": operator.rshift,
+        "&=": operator.and_, "|=": operator.or_, "^=": operator.xor,
+    }
+
+    def _inplacevar_(op: str, a: object, b: object) -> object:
+        """``x op= y`` rebinds x to ``x op y``: a list is not extended in
+        place, which changes nothing for a policy (its lists are local)."""
+        if op == "+=" and type(a) is int and type(b) is int:  # the loop counter
+            total = a + b
+            if -int_limit < total < int_limit:
+                return total
+        apply = inplace.get(op)
+        if apply is None:
+            raise _forbidden(f"the operator {op} is not allowed")
+        return apply(a, b)
+
+    # -- unpacking -----------------------------------------------------------
+    def _unpack_sequence_(it: object, spec: dict, getiter: Callable) -> object:
+        """``a, (b, c) = it``: a tuple unpacks as it is; anything else is
+        drawn through _getiter_, at most the list limit of items."""
+        if type(it) is tuple and not spec["childs"]:
+            return it
+        items = list(islice(getiter(it), max_list + 1))
+        check_length(len(items), max_list, "unpacking")
+        if len(items) >= spec["min_len"]:  # shorter: Python's own unpacking raises
+            for index, child in spec["childs"]:
+                items[index] = _unpack_sequence_(items[index], child, getiter)
+        return items
+
+    def _iter_unpack_sequence_(it: object, spec: dict, getiter: Callable) -> Iterator[object]:
+        """``for a, b in it``: each item unpacked as above."""
+        for item in getiter(it):
+            yield _unpack_sequence_(item, spec, getiter)
+
+    return {
+        "_mul_": _mul_, "_pow_": _pow_, "_lshift_": _lshift_, "_add_": _add_, "_mod_": _mod_,
+        "_inplacevar_": _inplacevar_,
+        "_unpack_sequence_": _unpack_sequence_, "_iter_unpack_sequence_": _iter_unpack_sequence_,
+        "_getattr_": _getattr_, "_getitem_": _getitem_, "_getiter_": _getiter_, "_write_": _write_,
+    }
+
+
+# ----------------------------------------------------------------------
+# The context a sandboxed policy is handed
+# ----------------------------------------------------------------------
+def _refuse(helper: str, what: str) -> PolicyFault:
+    return PolicyFault(ExitKind.HELPER, f"{helper}: {what}")
+
+
+class SandboxContext:
+    """hooks.context.Context for an untrusted policy: each helper checks
+    its arguments, then asks the core's CoreContext.
+
+    The core's helpers trust their caller: a folio id out of range is an
+    IndexError deep in numpy, a folio named twice in list_add corrupts a
+    list's length, a negative count runs a counter backwards. Here each
+    argument is checked against the machine (folio ids in [0, nr_pages),
+    lruvecs the machine has, lists this policy created) and a refusal is a
+    PolicyFault(HELPER) naming the helper and the argument.
+
+    The context also notes the folios the policy takes off a list with
+    list_del, so that the sandbox can check at the end of the call that
+    each is on a list again (a move done in two steps).
+    """
+
+    def __init__(self, core: Any, nr_pages: int, limits: SandboxLimits) -> None:
+        self._core = core
+        self._nr_pages = nr_pages
+        self._limits = limits
+        self.nr_nodes = int(core.nr_nodes)
+        self.lruvecs = tuple(int(v) for v in core.lruvecs)
+        self._lruvec_set = frozenset(self.lruvecs)
+        self._lists: set[int] = set()
+        self._detached: list[np.ndarray] = []  # taken off a list by list_del this call
+
+    # -- argument checks ------------------------------------------------------
+    def _folios(self, helper: str, folios: object) -> FolioIds:
+        """One folio id or a 1-D integer array of them, each in [0, nr_pages)."""
+        if type(folios) is np.ndarray:
+            if folios.ndim != 1 or (folios.size and folios.dtype.kind not in "iu"):
+                raise _refuse(helper, f"folios must be one id or a 1-D array of ids, not a {folios.ndim}-D {folios.dtype} array")
+            ids = folios if folios.dtype == np.int64 else folios.astype(np.int64)
+            # negative ids become huge as uint64: one reduction checks both ends
+            if ids.size and np.maximum.reduce(ids.view(np.uint64)) >= self._nr_pages:
+                bad = ids[(ids < 0) | (ids >= self._nr_pages)][0]
+                raise _refuse(helper, f"{bad} is not a folio id (0..{self._nr_pages - 1})")
+            return ids
+        if type(folios) in _INTS:
+            if 0 <= folios < self._nr_pages:
+                return int(folios)
+            raise _refuse(helper, f"{folios} is not a folio id (0..{self._nr_pages - 1})")
+        raise _refuse(helper, f"folios must be an int or an array of ints, not a {type(folios).__name__}")
+
+    @staticmethod
+    def _distinct(helper: str, ids: FolioIds) -> None:
+        if type(ids) is np.ndarray and ids.size > 1:
+            ordered = np.sort(ids)
+            twice = ordered[1:][ordered[1:] == ordered[:-1]]
+            if twice.size:
+                raise _refuse(helper, f"folio {twice[0]} is named twice")
+
+    def _lruvec(self, helper: str, lruvec: object) -> int:
+        if type(lruvec) in _INTS and lruvec in self._lruvec_set:
+            return int(lruvec)
+        raise _refuse(helper, f"{_brief(lruvec)} is not an lruvec of this machine ({', '.join(map(str, self.lruvecs))})")
+
+    def _list(self, helper: str, lst: object) -> int:
+        if type(lst) in _INTS and lst in self._lists:
+            return int(lst)
+        raise _refuse(helper, f"{_brief(lst)} is not a list this policy created with list_create")
+
+    @staticmethod
+    def _count(helper: str, name: str, value: object, limit: int) -> int:
+        if type(value) in _INTS and 0 <= value <= limit:
+            return int(value)
+        raise _refuse(helper, f"{name} must be an int in 0..{limit}, not {_brief(value)}")
+
+    @staticmethod
+    def _flag(helper: str, name: str, value: object) -> bool:
+        if type(value) in _BOOLS or (type(value) in _INTS and value in (0, 1)):
+            return bool(value)
+        raise _refuse(helper, f"{name} must be a bool, not {_brief(value)}")
+
+    @staticmethod
+    def _text(helper: str, name: str, value: object, limit: int) -> str:
+        if type(value) is str and len(value) <= limit:
+            return value
+        raise _refuse(helper, f"{name} must be a str of at most {limit} characters, not {type(value).__name__}")
+
+    @staticmethod
+    def _mask(helper: str, mask: object) -> int:
+        if type(mask) in _INTS and 0 <= mask and not mask & ~POLICY_WRITABLE_FLAGS:
+            return int(mask)
+        raise _refuse(helper, f"mask {_brief(mask)} is not made of POLICY_WRITABLE_FLAGS bits ({POLICY_WRITABLE_FLAGS:#x})")
+
+    @staticmethod
+    def _data(helper: str, ids: FolioIds, value: object) -> FolioIds:
+        if type(value) in _INTS and -INT64_LIMIT <= value < INT64_LIMIT:
+            return int(value)
+        if (type(value) is np.ndarray and type(ids) is np.ndarray and value.shape == ids.shape
+                and (not value.size or value.dtype.kind in "iu")):
+            return value
+        raise _refuse(helper, "value must be an int64 or an integer array as long as folios")
+
+    # -- the machine -----------------------------------------------------------
+    def lruvec_node(self, lruvec: int) -> int:
+        return self._core.lruvec_node(self._lruvec("lruvec_node", lruvec))
+
+    def now(self) -> int:
+        return self._core.now()
+
+    def sysctl(self, name: str) -> int:
+        return self._core.sysctl(self._text("sysctl", "name", name, MAX_NAME_LEN))
+
+    def random(self) -> float:
+        return self._core.random()
+
+    def trace(self, message: str) -> None:
+        if type(message) is not str:
+            raise _refuse("trace", f"message must be a str, not {type(message).__name__}")
+        self._core.trace(message[:MAX_TRACE_LEN])
+
+    # -- folio facts -------------------------------------------------------------
+    def folio_type(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_type(self._folios("folio_type", folios))
+
+    def folio_lruvec(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_lruvec(self._folios("folio_lruvec", folios))
+
+    def folio_flags(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_flags(self._folios("folio_flags", folios))
+
+    def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
+        self._core.folio_set_flags(self._folios("folio_set_flags", folios), self._mask("folio_set_flags", mask))
+
+    def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
+        self._core.folio_clear_flags(self._folios("folio_clear_flags", folios), self._mask("folio_clear_flags", mask))
+
+    def folio_data(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_data(self._folios("folio_data", folios))
+
+    def folio_set_data(self, folios: FolioIds, value: FolioIds) -> None:
+        ids = self._folios("folio_set_data", folios)
+        self._core.folio_set_data(ids, self._data("folio_set_data", ids, value))
+
+    def folio_mapcount(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_mapcount(self._folios("folio_mapcount", folios))
+
+    # -- the rmap ------------------------------------------------------------------
+    def folio_referenced(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_referenced(self._folios("folio_referenced", folios))
+
+    def walk_mm(self, lruvec: int, types: tuple[int, ...] = LRU_TYPES) -> np.ndarray:
+        lruvec = self._lruvec("walk_mm", lruvec)
+        if (type(types) not in (tuple, list) or not 1 <= len(types) <= len(LRU_TYPES)
+                or any(type(t) not in _INTS or t not in LRU_TYPES for t in types) or len(set(types)) != len(types)):
+            raise _refuse("walk_mm", f"types must be distinct LRU types out of {LRU_TYPES}, not {_brief(types)}")
+        return self._core.walk_mm(lruvec, tuple(int(t) for t in types))
+
+    def look_around(self, folios: FolioIds) -> np.ndarray:
+        return self._core.look_around(self._folios("look_around", folios))
+
+    # -- lists ---------------------------------------------------------------------
+    def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
+        lruvec = self._lruvec("list_create", lruvec)
+        if type(lru_type) not in _INTS or lru_type not in LRU_TYPES:
+            raise _refuse("list_create", f"lru_type must be LRU_ANON or LRU_FILE, not {_brief(lru_type)}")
+        active = self._flag("list_create", "active", active)
+        name = self._text("list_create", "name", name, MAX_NAME_LEN)
+        if len(self._lists) >= self._limits.max_lists:
+            raise _refuse("list_create", f"a policy may create at most {self._limits.max_lists} lists")
+        lst = self._core.list_create(lruvec, int(lru_type), active, name)
+        self._lists.add(lst)
+        return lst
+
+    def list_set_active(self, lst: int, active: bool) -> None:
+        self._core.list_set_active(self._list("list_set_active", lst), self._flag("list_set_active", "active", active))
+
+    def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
+        lst = self._list("list_add", lst)
+        ids = self._folios("list_add", folios)
+        self._distinct("list_add", ids)
+        self._core.list_add(lst, ids, self._flag("list_add", "tail", tail))
+
+    def list_del(self, folios: FolioIds) -> None:
+        ids = self._folios("list_del", folios)
+        self._distinct("list_del", ids)
+        ids = np.atleast_1d(ids)
+        on_list = ids[self._core.folio_list(ids) >= 0]
+        if on_list.size:
+            self._detached.append(on_list)
+        self._core.list_del(ids)
+
+    def list_len(self, lst: int) -> int:
+        return self._core.list_len(self._list("list_len", lst))
+
+    def list_peek(self, lst: int, n: int, tail: bool = True) -> np.ndarray:
+        lst = self._list("list_peek", lst)
+        n = self._count("list_peek", "n", n, self._limits.max_peek)
+        return self._core.list_peek(lst, n, self._flag("list_peek", "tail", tail))
+
+    def folio_list(self, folios: FolioIds) -> FolioIds:
+        return self._core.folio_list(self._folios("folio_list", folios))
+
+    # -- accounting ------------------------------------------------------------------
+    def count_event(self, name: str, lruvec: int, nr: int) -> None:
+        self._core.count_event(self._text("count_event", "name", name, MAX_NAME_LEN), self._lruvec("count_event", lruvec),
+                               self._count("count_event", "nr", nr, MAX_EVENT_COUNT))
+
+    def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
+        self._core.workingset_age_nonresident(self._lruvec("workingset_age_nonresident", lruvec),
+                                              self._count("workingset_age_nonresident", "nr", nr, MAX_EVENT_COUNT))
+
+
+# attributes a policy may read, by the exact type of the object
+_ATTRIBUTES_BY_TYPE: dict[type, frozenset[str]] = {
+    SandboxContext: frozenset(surface.ATTRIBUTES_BY_TYPE["context"]),
+    ScanRequest: frozenset(surface.ATTRIBUTES_BY_TYPE["request"]),
+    ReclaimStat: frozenset(surface.ATTRIBUTES_BY_TYPE["stat"]),
+    RefaultBatch: frozenset(surface.ATTRIBUTES_BY_TYPE["refault"]),
+    ScanDecision: frozenset(surface.ATTRIBUTES_BY_TYPE["decision"]),
+    Victims: frozenset(surface.ATTRIBUTES_BY_TYPE["victims"]),
+    np.ndarray: frozenset(surface.ATTRIBUTES_BY_TYPE["array"]),
+    **{kind: frozenset(surface.ATTRIBUTES_BY_TYPE["map"]) for kind in MAP_TYPES.values()},
+}
+
+
+# ----------------------------------------------------------------------
+# Answers: what the core would otherwise have to trust
+# ----------------------------------------------------------------------
+class _InvalidAnswer(Exception):
+    """An answer of the wrong shape; the wrapper turns it into INVALID."""
+
+
+def _count(value: object, what: str) -> int:
+    if type(value) in _INTS and 0 <= value < INT64_LIMIT:
+        return int(value)
+    raise _InvalidAnswer(f"{what} must be a non-negative int, not {_brief(value)}")
+
+
+def _int_array(answer: object, what: str) -> np.ndarray:
+    """An int64 array from an integer array, list or tuple."""
+    kind = type(answer)
+    if kind is np.ndarray:
+        if answer.ndim == 1 and (not answer.size or answer.dtype.kind in "iu"):
+            return answer.astype(np.int64, copy=False)
+        raise _InvalidAnswer(f"{what} must be a 1-D array of ints, not a {answer.ndim}-D {answer.dtype} array")
+    if kind is list or kind is tuple:
+        if all(type(x) in _INTS for x in answer):
+            try:
+                return np.array(answer, np.int64)
+            except OverflowError:
+                pass
+        raise _InvalidAnswer(f"{what} must hold ints of 64 bits only")
+    raise _InvalidAnswer(f"{what} must be an array, a list or a tuple of ints, not a {kind.__name__}")
+
+
+def _folio_ids(answer: object, what: str) -> np.ndarray:
+    ids = _int_array(answer, what)
+    if ids.size and np.minimum.reduce(ids) < 0:
+        raise _InvalidAnswer(f"{what}: {ids.min()} is not a folio id")
+    return ids
+
+
+def _check_victims(answer: object) -> np.ndarray | Victims:
+    if type(answer) is not Victims:
+        return _folio_ids(answer, "the victims")
+    if answer.lru_type is not None and (type(answer.lru_type) not in _INTS or answer.lru_type not in LRU_TYPES):
+        raise _InvalidAnswer(f"Victims.lru_type must be LRU_ANON, LRU_FILE or None, not {_brief(answer.lru_type)}")
+    return Victims(
+        _folio_ids(answer.folios, "Victims.folios"),
+        _count(answer.nr_scanned, "Victims.nr_scanned"),
+        None if answer.lru_type is None else int(answer.lru_type),
+        None if answer.nr_used is None else _count(answer.nr_used, "Victims.nr_used"),
+    )
+
+
+def _pair(value: object, what: str) -> tuple[int, int]:
+    if type(value) in (tuple, list) and len(value) == 2:
+        return _count(value[0], what), _count(value[1], what)
+    raise _InvalidAnswer(f"{what} must be two non-negative ints (anon, file), not {_brief(value)}")
+
+
+def _check_decision(answer: object) -> ScanDecision | None:
+    if answer is None:
+        return None
+    if type(answer) is not ScanDecision:
+        raise _InvalidAnswer(f"the answer must be a ScanDecision or None, not a {type(answer).__name__}")
+    batch = _count(answer.batch, "ScanDecision.batch")
+    if batch < 1:
+        raise _InvalidAnswer("ScanDecision.batch must be at least 1")
+    return ScanDecision(_pair(answer.scan, "ScanDecision.scan"), _pair(answer.age, "ScanDecision.age"), batch)
+
+
+def _check_aged(answer: object) -> int | None:
+    return None if answer is None else _count(answer, "the number of folios aged")
+
+
+def _check_oom(answer: object) -> bool | None:
+    if answer is None:
+        return None
+    if type(answer) in _BOOLS:
+        return bool(answer)
+    raise _InvalidAnswer(f"the answer must be a bool or None, not a {type(answer).__name__}")
+
+
+def _check_state(answer: object) -> dict[str, str] | None:
+    if answer is None:
+        return None
+    if type(answer) is dict and all(type(k) is str and type(v) is str for k, v in answer.items()):
+        return dict(answer)
+    raise _InvalidAnswer("the answer must be a dict of file names to text (str to str), or None")
+
+
+def _check_per_folio(answer: object, n: int, what: str, highest: int | None = None) -> np.ndarray | None:
+    if answer is None:
+        return None
+    values = _int_array(answer, what)
+    if len(values) != n:
+        raise _InvalidAnswer(f"{what}: {len(values)} values for {n} folios")
+    if highest is not None and values.size and (values.min() < 0 or values.max() > highest):
+        raise _InvalidAnswer(f"{what} must be in 0..{highest}")
+    return values
+
+
+REFAULT_BITS = REFAULT_ACTIVATE | REFAULT_WORKINGSET
+_REFAULT_FIELDS = tuple(f.name for f in dataclasses.fields(RefaultBatch))
+
+
+# ----------------------------------------------------------------------
+# Batches
+# ----------------------------------------------------------------------
+def _spans(n: int) -> tuple[tuple[int, int], ...]:
+    """[lo, hi) chunks of at most MAX_FOLIO_BATCH (one, maybe empty, when n fits)."""
+    step = surface.MAX_FOLIO_BATCH
+    if n <= step:
+        return ((0, n),)
+    return tuple((lo, min(lo + step, n)) for lo in range(0, n, step))
+
+
+def _readonly(array: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """A read-only view of array[lo:hi]: the policy reads the core's batch
+    and cannot write into it."""
+    view = array[lo:hi]
+    view.setflags(write=False)
+    return view
+
+
+def _refault_part(refault: RefaultBatch, lo: int, hi: int) -> RefaultBatch:
+    return RefaultBatch(**{name: _readonly(getattr(refault, name), lo, hi) for name in _REFAULT_FIELDS})
+
+
+def _join(values: list[np.ndarray | None], spans: tuple[tuple[int, int], ...]) -> np.ndarray | None:
+    """The per-chunk answers as one; a chunk answered None counts as zeros."""
+    if all(v is None for v in values):
+        return None
+    return np.concatenate([np.zeros(hi - lo, np.int64) if v is None else v for v, (lo, hi) in zip(values, spans)])
+
+
+# ----------------------------------------------------------------------
+# The plugin
+# ----------------------------------------------------------------------
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in surface.SAFE_BUILTINS}
+_MAP_CLASSES = tuple(MAP_TYPES.values())
+
+
+def _policy_line(tb: TracebackType | None, filename: str) -> int | None:
+    """The line of the innermost frame of the policy's own file."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _classify(err: Exception) -> PolicyFault:
+    """The PolicyFault for an exception the policy's code raised."""
+    message = f"{type(err).__name__}: {err}"
+    if isinstance(err, PolicyContextError):  # the core refused a helper call the checks let through
+        return PolicyFault(ExitKind.HELPER, str(err))
+    if isinstance(err, (MemoryError, OverflowError, RecursionError)):
+        return PolicyFault(ExitKind.RESOURCE, message)
+    return PolicyFault(ExitKind.ERROR, message)
+
+
+class SandboxedPolicy:
+    """A verified policy as a plugin of the core: each hook the policy
+    defines is a hookimpl here, with the spec's full parameter list, that
+    runs the policy's function under the sandbox.
+
+    One instance per simulated machine: the policy's module is executed
+    afresh in its own namespace, so its maps are its own. Per call, the
+    wrapper hands the policy a SandboxContext (created on policy_init from
+    the core's context) and read-only views of the batch arrays, split at
+    MAX_FOLIO_BATCH so that a loop over a batch stays within what the
+    verifier bounded; arms the budget and the deadline; times the call and
+    counts slow ones; checks the answer; and turns anything the policy
+    raises into a PolicyFault with the policy's line and a dump.
+    """
+
+    reclaim_ext_untrusted = True
+
+    def __init__(self, verified: Any, name: str, limits: SandboxLimits = SandboxLimits()) -> None:
+        if not verified.ok or verified.code is None:
+            raise PolicyError(f"policy {name!r} did not pass the verifier")
+        if verified.interface_version is None:
+            raise PolicyError(f"policy {name!r} states no INTERFACE_VERSION")
+        self.name = name
+        self.filename = verified.filename
+        self.INTERFACE_VERSION = tuple(verified.interface_version)
+        self.limits = limits
+        self.calls = 0
+        self.slow_calls = 0
+        self._watch_ns = min(limits.slow_ns, limits.deadline_ns)  # a call longer than this is looked at
+        self._code_filename = verified.code.co_filename
+        self._source_lines = verified.source.splitlines()
+        self._core: Any = None
+        self._ctx: SandboxContext | None = None
+        self._namespace = self._fresh_namespace()
+        self._counter = BackEdgeCounter(limits, self._namespace)
+        self._load(verified.code)
+        # the policy's maps by name, for dumps (bpftool map dump)
+        self.maps = {key: value for key, value in self._namespace.items() if type(value) in _MAP_CLASSES}
+        total = sum(m.max_entries for m in self.maps.values())
+        if total > surface.MAX_TOTAL_MAP_ENTRIES:
+            raise PolicyError(f"policy {name!r} declares {total} map entries, more than the "
+                              f"{surface.MAX_TOTAL_MAP_ENTRIES} a policy may have in all")
+        for hook in verified.hooks:
+            setattr(self, hook, hookimpl(self._wrap(hook)))
+
+    def __repr__(self) -> str:
+        return f"<SandboxedPolicy {self.name!r} from {self.filename}>"
+
+    def dump(self) -> dict[str, Any]:
+        """Map occupancy and call counters, for an ejection's report."""
+        return {
+            "maps": {name: list(m.occupancy()) for name, m in self.maps.items()},
+            "calls": self.calls,
+            "slow_calls": self.slow_calls,
+        }
+
+    # -- loading -------------------------------------------------------------------
+    def _fresh_namespace(self) -> dict[str, Any]:
+        namespace: dict[str, Any] = {"__builtins__": dict(_SAFE_BUILTINS), "__name__": f"reclaim_ext.policy.{self.name}"}
+        namespace.update(surface.CONSTANTS)
+        namespace.update(surface.TYPES)
+        namespace.update(MAP_TYPES)
+        namespace.update(make_guards(self.limits))
+        return namespace
+
+    def _load(self, code: Any) -> None:
+        """Run the module's top level (constants, maps, functions) under the
+        budget like any call."""
+        self._counter.arm(perf_counter_ns())
+        try:
+            exec(code, self._namespace)  # noqa: S102 - the verified code, in its own namespace
+        except Exception as err:
+            raise PolicyError(f"policy {self.name!r} failed to load: {type(err).__name__}: {err}") from err
+
+    def _wrap(self, hook: str) -> Callable:
+        if hook not in _WRAPPERS:
+            raise PolicyError(f"policy {self.name!r}: {hook} is not a hook")
+        fn = self._namespace.get(hook)
+        if type(fn) is not FunctionType:
+            raise PolicyError(f"policy {self.name!r}: {hook} is not a function")
+        spec = spec_argnames(hook)
+        params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        unknown = [p for p in params if p not in spec]
+        if unknown:
+            raise PolicyError(f"policy {self.name!r}: {hook} takes {', '.join(unknown)}, not parameters of the hook ({', '.join(spec)})")
+        pick = None if params == spec else tuple(spec.index(p) for p in params)
+        wrapper = _WRAPPERS[hook](self, hook, fn, pick)
+        wrapper.__name__ = hook
+        return wrapper
+
+    # -- one call --------------------------------------------------------------------
+    def _attach(self, core: Any) -> SandboxContext:
+        """A fresh SandboxContext over the core's context. nr_pages comes from
+        the core's folio table: this module is trusted and may look."""
+        self._core = core
+        self._ctx = SandboxContext(core, core._folios.nr_pages, self.limits)
+        return self._ctx
+
+    def _context(self, core: Any) -> SandboxContext:
+        return self._ctx if core is self._core else self._attach(core)
+
+    def _run(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None, values: tuple, detach_ok: bool = False) -> Any:
+        """Call the policy's function with the parameters it takes, under the
+        budget and the clock. `values` are the spec's, the context first."""
+        args = values if pick is None else tuple([values[i] for i in pick])
+        ctx = values[0]
+        if ctx._detached:
+            ctx._detached.clear()
+        self.calls += 1
+        start = perf_counter_ns()
+        self._counter.arm(start)
+        try:
+            answer = fn(*args)
+        except PolicyFault as fault:
+            raise self._located(fault, _policy_line(fault.__traceback__, self._code_filename), fn) from None
+        except Exception as err:  # any exception of the policy's code ejects it (KeyboardInterrupt is the user's)
+            raise self._located(_classify(err), _policy_line(err.__traceback__, self._code_filename), fn) from err
+        elapsed = perf_counter_ns() - start
+        if elapsed > self._watch_ns:
+            self._overran(hook, fn, elapsed)
+        if ctx._detached and not detach_ok:
+            self._check_detached(hook, fn, ctx)
+        return answer
+
+    def _overran(self, hook: str, fn: FunctionType, elapsed: int) -> None:
+        """A call past its deadline (one that ticked too little for the
+        counter to see it) ejects; a slow call counts towards SLOW."""
+        if elapsed > self.limits.deadline_ns:
+            raise self._located(PolicyFault(ExitKind.DEADLINE, f"{hook} ran {elapsed / 1e6:.1f} ms, past its deadline of "
+                                                               f"{self.limits.deadline_ns / 1e6:g} ms"), None, fn)
+        if elapsed <= self.limits.slow_ns:
+            return
+        self.slow_calls += 1
+        if self.slow_calls >= self.limits.max_slow_calls:
+            raise self._located(PolicyFault(ExitKind.SLOW, f"{self.slow_calls} calls ran longer than "
+                                                           f"{self.limits.slow_ns / 1e6:g} ms (the last: {hook}, "
+                                                           f"{elapsed / 1e6:.1f} ms)"), None, fn)
+
+    def _check_detached(self, hook: str, fn: FunctionType, ctx: SandboxContext) -> None:
+        """Folios taken off a list with list_del must be on a list again by
+        the end of the call: a resident folio on no list is never reclaimed."""
+        ids = np.concatenate(ctx._detached)
+        ctx._detached.clear()
+        lost = ids[self._core.folio_list(ids) < 0]
+        if lost.size:
+            raise self._invalid(hook, fn, f"folio {lost[0]} was taken off its list with list_del and put on no list again")
+
+    def _check_placed(self, hook: str, fn: FunctionType, folios: np.ndarray) -> None:
+        lists = self._core.folio_list(folios)
+        if folios.size and np.minimum.reduce(lists) < 0:
+            lost = folios[lists < 0]
+            raise self._invalid(hook, fn, f"{lost.size} folios were left on no list (folio {lost[0]} first)")
+
+    def _answer(self, hook: str, fn: FunctionType, check: Callable, answer: Any, *args: Any) -> Any:
+        try:
+            return check(answer, *args)
+        except _InvalidAnswer as err:
+            raise self._invalid(hook, fn, str(err)) from None
+
+    # -- faults ------------------------------------------------------------------------
+    def _invalid(self, hook: str, fn: FunctionType, message: str) -> PolicyFault:
+        return self._located(PolicyFault(ExitKind.INVALID, f"{hook}: {message}"), None, fn)
+
+    def _located(self, fault: PolicyFault, line: int | None, fn: FunctionType) -> PolicyFault:
+        """Name the policy's line (the hook's def when the fault is in its
+        answer or its timing) and add the dump."""
+        if fault.line is None:
+            fault.line = line if line is not None else fn.__code__.co_firstlineno
+        source = self._source_lines[fault.line - 1].strip() if 0 < fault.line <= len(self._source_lines) else ""
+        fault.dump = {"source_line": source, **self.dump()}
+        return fault
+
+    # -- the hooks, by their parameters -------------------------------------------------
+    def _init_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        """policy_init(ctx): the SandboxContext is made here, over the core's."""
+        def policy_init(ctx):
+            self._run(hook, fn, pick, (self._attach(ctx),))
+        return policy_init
+
+    def _state_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        def policy_state(ctx):
+            return self._answer(hook, fn, _check_state, self._run(hook, fn, pick, (self._context(ctx),)))
+        return policy_state
+
+    def _request_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        """should_reclaim, age, select_victims, age_node: (ctx, request)."""
+        check = _REQUEST_ANSWERS[hook]
+
+        def wrapper(ctx, request):
+            return self._answer(hook, fn, check, self._run(hook, fn, pick, (self._context(ctx), request)))
+        return wrapper
+
+    def _batch_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        """folio_added, folio_accessed, folio_removed: (ctx, folios)."""
+        placed = hook == "folio_added"
+        detach_ok = hook == "folio_removed"  # the core took them off their lists already
+
+        def wrapper(ctx, folios):
+            sctx = self._context(ctx)
+            for lo, hi in _spans(len(folios)):
+                part = _readonly(folios, lo, hi)
+                self._run(hook, fn, pick, (sctx, part), detach_ok)
+                if placed:
+                    self._check_placed(hook, fn, part)
+        return wrapper
+
+    def _putback_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        def folio_putback(ctx, folios, reasons, request):
+            sctx = self._context(ctx)
+            for lo, hi in _spans(len(folios)):
+                part = _readonly(folios, lo, hi)
+                self._run(hook, fn, pick, (sctx, part, _readonly(reasons, lo, hi), request))
+                self._check_placed(hook, fn, part)
+        return folio_putback
+
+    def _evicted_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        def folio_evicted(ctx, folios):
+            sctx = self._context(ctx)
+            spans = _spans(len(folios))
+            values = []
+            for lo, hi in spans:
+                answer = self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi)))
+                values.append(self._answer(hook, fn, _check_per_folio, answer, hi - lo, "the shadow values"))
+            return _join(values, spans)
+        return folio_evicted
+
+    def _refault_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
+        def on_refault(ctx, folios, refault):
+            sctx = self._context(ctx)
+            spans = _spans(len(folios))
+            values = []
+            for lo, hi in spans:
+                answer = self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi), _refault_part(refault, lo, hi)))
+                values.append(self._answer(hook, fn, _check_per_folio, answer, hi - lo, "the REFAULT_* advice", REFAULT_BITS))
+            return _join(values, spans)
+        return on_refault
+
+
+_REQUEST_ANSWERS: dict[str, Callable[[Any], Any]] = {
+    "should_reclaim": _check_decision,
+    "age": _check_aged,
+    "select_victims": _check_victims,
+    "age_node": _check_oom,
+}
+
+# hook -> the SandboxedPolicy method that builds its wrapper
+_WRAPPERS: dict[str, Callable] = {
+    "policy_init": SandboxedPolicy._init_hook,
+    "policy_state": SandboxedPolicy._state_hook,
+    **{hook: SandboxedPolicy._request_hook for hook in _REQUEST_ANSWERS},
+    "folio_added": SandboxedPolicy._batch_hook,
+    "folio_accessed": SandboxedPolicy._batch_hook,
+    "folio_removed": SandboxedPolicy._batch_hook,
+    "folio_putback": SandboxedPolicy._putback_hook,
+    "folio_evicted": SandboxedPolicy._evicted_hook,
+    "on_refault": SandboxedPolicy._refault_hook,
+}
