@@ -1,0 +1,777 @@
+"""The sandbox at run time: maps, guards, the checked context, the hook
+wrappers, and every way a policy is stopped (reclaim_ext/sandbox/runtime.py).
+
+Most policies here are compiled by the verifier's own transformer
+(RestrictedPython's, plus the ticks and the operator guards) without its
+static passes: a test may write a loop whose bound no verifier would
+accept, or recursion, to see the runtime stop it. A FIFO policy goes
+through the whole verifier and runs a machine."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import time
+from dataclasses import dataclass, field
+from types import CodeType
+
+import numpy as np
+import pytest
+from helpers import ANON, tiny_machine
+from RestrictedPython import compile_restricted
+from test_hooks import tiny_machine as running_machine
+
+from hooks.context import Context
+from hooks.types import (
+    PG_dirty,
+    PG_policy0,
+    PutbackReason,
+    RefaultBatch,
+    ScanDecision,
+    Victims,
+)
+from reclaim_ext.sandbox import surface
+from reclaim_ext.sandbox.maps import (
+    E2BIG,
+    EINVAL,
+    ENOENT,
+    ArrayMap,
+    HashMap,
+    LruHashMap,
+)
+from reclaim_ext.sandbox.runtime import (
+    SandboxContext,
+    SandboxedPolicy,
+    SandboxLimits,
+    make_guards,
+)
+from reclaim_ext.sandbox.verifier import PolicyTransformer, verify
+from simulator.policy import (
+    HOOK_NAMES,
+    BoundPolicy,
+    ExitKind,
+    PolicyError,
+    PolicyFault,
+    spec_argnames,
+)
+
+
+# ----------------------------------------------------------------------
+# Compiling a policy as the verifier does, without its static checks
+# ----------------------------------------------------------------------
+@dataclass
+class Verified:
+    """What the runtime reads of the verifier's VerifiedPolicy: what
+    `compiled` makes of a policy that the verifier need not accept."""
+
+    filename: str
+    source: str
+    code: CodeType
+    hooks: dict[str, tuple[str, ...]]
+    interface_version: tuple[int, int] | None
+    ok: bool = True
+    diagnostics: list = field(default_factory=list)
+
+
+def compiled(source: str, filename: str = "policy.py") -> Verified:
+    """The policy compiled by the verifier's own transformer (ticks and
+    operator guards included), skipping its static passes."""
+    source = textwrap.dedent(source)
+    tree = ast.parse(source, filename)
+    hooks = {n.name: tuple(a.arg for a in n.args.args) for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in HOOK_NAMES}
+    [version] = [ast.literal_eval(n.value) for n in tree.body
+                 if isinstance(n, ast.Assign) and [ast.unparse(t) for t in n.targets] == ["INTERFACE_VERSION"]]
+    code = compile_restricted(tree, filename, "exec", policy=PolicyTransformer)
+    return Verified(filename, source, code, hooks, interface_version=version)
+
+
+def load(source: str, t=None, limits: SandboxLimits | None = None) -> SandboxedPolicy:
+    """A sandboxed policy, attached to the tiny machine `t` if given."""
+    policy = SandboxedPolicy(compiled(source), "p", limits or SandboxLimits())
+    if t is not None and hasattr(policy, "policy_init"):
+        policy.policy_init(t.ctx)
+    return policy
+
+
+def fault_of(call, *args) -> PolicyFault:
+    with pytest.raises(PolicyFault) as info:
+        call(*args)
+    return info.value
+
+
+@pytest.fixture
+def t():
+    """A tiny machine (the classic LRU attached, nothing run)."""
+    return tiny_machine()
+
+
+def off_lists(t, region: int = ANON, n: int = 8) -> np.ndarray:
+    """Resident folios on no list: what folio_added is handed."""
+    folios = t.fault(region, range(n))
+    t.m.lists.delete(folios)
+    return folios
+
+
+# A policy with one FIFO list per type on lruvec 0: every hook takes the
+# folios off whatever list they are on and puts them at the head.
+FIFO = """
+    INTERFACE_VERSION = (1, 1)
+    LISTS = ArrayMap(2)
+
+    def policy_init(ctx):
+        for lru_type in range(2):
+            LISTS.update(lru_type, ctx.list_create(0, lru_type, False, "fifo"))
+
+    def place(ctx, folios):
+        for folio in folios:
+            ctx.list_add(LISTS.lookup(ctx.folio_type(folio)), folio)
+
+    def folio_added(ctx, folios):
+        place(ctx, folios)
+
+    def folio_putback(ctx, folios):
+        place(ctx, folios)
+
+    def select_victims(ctx, request):
+        return ctx.list_peek(LISTS.lookup(request.lru_type), request.nr_to_scan)
+"""
+
+
+# ----------------------------------------------------------------------
+# Maps
+# ----------------------------------------------------------------------
+def test_a_hash_map_refuses_a_new_key_when_full_and_bad_data_with_einval():
+    m = HashMap(2)
+    assert m.update(1, 10) == 0 and m.update((1, 2), (1, 2.5, True)) == 0
+    assert m.update(3, 30) == E2BIG, "full, and the key is new"
+    assert m.update(1, 11) == 0, "an existing key is updated when full"
+    assert m.lookup(1) == 11 and m.lookup(np.int64(1)) == 11 and m.lookup((np.int32(1), 2)) == (1, 2.5, True)
+    assert m.lookup(3) is None and m.lookup(3, -1) == -1 and m.lookup([1]) is None
+    for key, value in (([1], 1), (1.5, 1), ((1, 2, 3, 4, 5), 1), (1, [1]), (1, None), (1, tuple(range(9))), (1, 1 << 64), (1 << 64, 1)):
+        assert m.update(key, value) == EINVAL, (key, value)
+    assert m.delete(7) == ENOENT and m.delete([1]) == ENOENT
+    assert m.delete(1) == 0 and m.lookup(1) is None
+    assert len(m) == 1 and m.occupancy() == (1, 2) and m.max_entries == 2
+
+
+def test_numpy_scalars_are_stored_as_python_values():
+    m = HashMap(4)
+    assert m.update(np.uint8(3), (np.int64(5), np.float32(0.5), np.bool_(True))) == 0
+    value = m.lookup(3)
+    assert value == (5, 0.5, True) and [type(v) for v in value] == [int, float, bool]
+
+
+def test_an_lru_hash_map_evicts_its_least_recently_used_entry():
+    m = LruHashMap(3)
+    for key in (1, 2, 3):
+        m.update(key, key)
+    m.lookup(1)  # a lookup is a use...
+    m.update(2, 20)  # ...and so is an update
+    assert m.update(4, 4) == 0, "a full LRU map makes room"
+    assert m.lookup(3) is None, "3 was the least recently used"
+    m.update(5, 5)
+    assert m.lookup(1) is None and [m.lookup(k) for k in (2, 4, 5)] == [20, 4, 5]
+    assert m.occupancy() == (3, 3)
+
+
+def test_an_array_map_has_every_index_from_the_start():
+    m = ArrayMap(4)
+    assert len(m) == 4 and m.lookup(3) == 0 and m.lookup(4) is None and m.lookup(-1, "none") == "none"
+    assert m.update(3, 7) == 0 and m.lookup(np.int64(3)) == 7
+    assert m.update(4, 1) == E2BIG and m.update(-1, 1) == E2BIG
+    assert m.update("1", 1) == EINVAL and m.update(0, "x") == EINVAL
+    assert m.delete(3) == EINVAL, "array entries cannot be deleted"
+    assert m.occupancy() == (4, 4)
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5, surface.MAX_MAP_ENTRIES + 1])
+def test_a_map_size_is_checked(size):
+    with pytest.raises(ValueError, match="max_entries"):
+        HashMap(size)
+
+
+# ----------------------------------------------------------------------
+# Guards
+# ----------------------------------------------------------------------
+G = make_guards(SandboxLimits(max_list_len=100, max_str_len=50))
+
+
+def refusal(guard: str, *args) -> ExitKind:
+    return fault_of(G[guard], *args).kind
+
+
+def test_a_policy_finds_every_guard_the_compiled_code_calls():
+    policy = load(BUDGET)
+    assert set(surface.GUARD_NAMES) <= set(policy._namespace)
+    assert set(policy._namespace["__builtins__"]) == set(surface.SAFE_BUILTINS)
+
+
+def test_getattr_reads_only_the_surface_by_type(t):
+    ctx = load(FIFO, t)._ctx
+    request = t.request()
+    assert callable(G["_getattr_"](ctx, "list_add")) and G["_getattr_"](request, "nr_to_scan") == 32
+    assert G["_getattr_"](PutbackReason, "ROTATE") is PutbackReason.ROTATE
+    assert G["_getattr_"](np.arange(3), "size") == 3 and G["_getattr_"](HashMap(1), "max_entries") == 1
+    for obj, name in ((ctx, "_core"), (ctx, "__class__"), (request, "__dict__"), (1, "real"), (np.arange(3), "flags"),
+                      (HashMap(1), "occupancy"), (PutbackReason.ROTATE, "value"), (ExitKind, "ERROR"), (G, "get")):
+        assert refusal("_getattr_", obj, name) is ExitKind.ERROR, (obj, name)
+
+
+def test_getitem_getiter_and_write_allow_only_plain_containers_and_arrays():
+    a = np.arange(5)
+    assert G["_getitem_"]([1, 2], 1) == 2 and G["_getitem_"](a, slice(1, 3)).tolist() == [1, 2]
+    assert G["_getitem_"](a, np.array([True, False] * 2 + [True])).tolist() == [0, 2, 4]
+    for obj, key in ((a, None), (a, (0, 0)), (a, [0, 1]), (a, True), ({1}, 0), (b"ab", 0), (HashMap(1), 0)):
+        assert refusal("_getitem_", obj, key) is ExitKind.ERROR, (obj, key)
+    for obj in (range(3), [1], (1,), a, enumerate([1]), {1: 2}):
+        assert G["_getiter_"](obj) is obj
+    for obj in ("abc", {1}, HashMap(1), iter([1])):
+        assert refusal("_getiter_", obj) is ExitKind.ERROR
+    G["_write_"](a)[0] = 9
+    assert a[0] == 9
+    assert refusal("_write_", (1,)) is ExitKind.ERROR and refusal("_write_", Victims(a, 1)) is ExitKind.ERROR
+    with pytest.raises(PolicyFault):
+        G["_write_"](a)[0:2] = [1, 2]  # numpy would expand a nested list
+    with pytest.raises(AttributeError):
+        G["_write_"](a).shape = (5, 1)  # an array's items are writable, not its attributes
+
+
+@pytest.mark.parametrize(
+    "guard, a, b",
+    [
+        ("_mul_", 1 << 40, 1 << 30),
+        ("_mul_", -(1 << 63), 2),
+        ("_mul_", 3, 1 << 10_000),
+        ("_pow_", 2, 64),
+        ("_pow_", 3, 10**100),
+        ("_pow_", 1 << 70, 1),
+        ("_lshift_", 1, 64),
+        ("_lshift_", 3, 10**30),
+        ("_add_", 1 << 63, 1 << 63),
+        ("_mul_", True, 1 << 64),
+    ],
+)
+def test_integers_beyond_64_bits_are_refused_before_they_are_computed(guard, a, b):
+    start = time.perf_counter()
+    assert refusal(guard, a, b) is ExitKind.RESOURCE
+    assert time.perf_counter() - start < 0.01, "refused from the bit lengths, not by computing"
+
+
+def test_integers_within_64_bits_compute_as_python_does():
+    assert G["_mul_"]((1 << 32) - 1, (1 << 32) + 1) == (1 << 64) - 1
+    assert G["_pow_"](2, 63) == 1 << 63 and G["_pow_"](-1, 10**100) == 1 and G["_pow_"](2, -1) == 0.5
+    assert G["_lshift_"](1, 63) == 1 << 63 and G["_lshift_"](0, 10**30) == 0
+    assert G["_add_"](1 << 62, 1 << 62) == 1 << 63 and G["_mod_"](7, 3) == 1 and G["_mul_"](2.5, 1 << 70) == 2.5 * (1 << 70)
+    assert G["_inplacevar_"]("-=", 5, 7) == -2 and G["_inplacevar_"]("**=", 3, 3) == 27
+    assert refusal("_inplacevar_", "*=", 1 << 40, 1 << 40) is ExitKind.RESOURCE
+    assert refusal("_inplacevar_", "@=", 1, 1) is ExitKind.ERROR
+
+
+def test_sequences_are_bounded_before_they_are_built():
+    assert G["_mul_"]([0], 100) == [0] * 100 and G["_mul_"](3, (1,)) == (1, 1, 1) and G["_add_"]("a", "b") == "ab"
+    for guard, *args in (("_mul_", [0], 101), ("_mul_", 1 << 60, [0]), ("_mul_", "ab", 26), ("_add_", [0] * 60, [0] * 41),
+                         ("_add_", "a" * 50, "b"), ("_inplacevar_", "+=", (0,) * 100, (0,))):
+        assert refusal(guard, *args) is ExitKind.RESOURCE, (guard, args)
+
+
+def test_no_percent_formatting_and_no_list_into_numpy():
+    assert refusal("_mod_", "%s", 1) is ExitKind.ERROR and refusal("_mod_", "%*d", (10**9, 1)) is ExitKind.ERROR
+    assert refusal("_mul_", np.arange(3), [[0]] * 5) is ExitKind.ERROR
+    assert refusal("_add_", [[0]], np.int64(1)) is ExitKind.ERROR
+
+
+def test_unpacking_draws_a_bounded_number_of_items():
+    spec = {"childs": (), "min_len": 2}
+    assert G["_unpack_sequence_"]((1, 2), spec, G["_getiter_"]) == (1, 2)
+    assert G["_unpack_sequence_"]([1, (2, 3)], {"childs": ((1, spec),), "min_len": 2}, G["_getiter_"]) == [1, (2, 3)]
+    assert refusal("_unpack_sequence_", range(10**18), spec, G["_getiter_"]) is ExitKind.RESOURCE
+    assert refusal("_unpack_sequence_", "ab", spec, G["_getiter_"]) is ExitKind.ERROR
+    assert list(G["_iter_unpack_sequence_"](enumerate([5, 6]), spec, G["_getiter_"])) == [(0, 5), (1, 6)]
+
+
+def test_guards_through_compiled_code_name_the_line(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def policy_init(ctx):
+            x = ctx.now() + 1
+            y = x << 70
+    """, None)
+    fault = fault_of(policy.policy_init, t.ctx)
+    assert fault.kind is ExitKind.RESOURCE and fault.line == 6 and fault.dump["source_line"] == "y = x << 70"
+
+
+# ----------------------------------------------------------------------
+# The context's argument checks
+# ----------------------------------------------------------------------
+@pytest.fixture
+def ctx(t):
+    return SandboxContext(t.ctx, t.m.folios.nr_pages, SandboxLimits(max_lists=2, max_peek=64))
+
+
+def test_the_sandbox_context_has_every_helper_of_the_interface_with_its_signature(ctx):
+    for name in surface.CONTEXT_ATTRIBUTES:
+        assert hasattr(ctx, name), name
+        if callable(getattr(Context, name, None)):
+            ours, theirs = (inspect.signature(getattr(cls, name)).parameters.values() for cls in (SandboxContext, Context))
+            assert [(p.name, p.default) for p in ours] == [(p.name, p.default) for p in theirs], name
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda c, n: c.folio_type(-1), ("folio_type", "-1")),
+        (lambda c, n: c.folio_type(n), ("folio_type", "not a folio id")),
+        (lambda c, n: c.folio_flags(np.array([0, n])), ("folio_flags", str(224))),
+        (lambda c, n: c.folio_data(np.array([-5, 0])), ("folio_data", "-5")),
+        (lambda c, n: c.folio_type([1, 2]), ("folio_type", "list")),
+        (lambda c, n: c.folio_type(np.array([0.0])), ("folio_type", "float64")),
+        (lambda c, n: c.folio_type(np.zeros((2, 2), np.int64)), ("folio_type", "2-D")),
+        (lambda c, n: c.folio_lruvec(True), ("folio_lruvec", "bool")),
+        (lambda c, n: c.lruvec_node(1), ("lruvec_node", "lruvec")),
+        (lambda c, n: c.lruvec_node(0.0), ("lruvec_node", "lruvec")),
+        (lambda c, n: c.folio_set_flags(0, PG_dirty), ("folio_set_flags", "POLICY_WRITABLE_FLAGS")),
+        (lambda c, n: c.folio_clear_flags(0, -1), ("folio_clear_flags", "mask")),
+        (lambda c, n: c.folio_set_data(np.array([0, 1]), np.array([1])), ("folio_set_data", "as long as folios")),
+        (lambda c, n: c.folio_set_data(0, 1 << 63), ("folio_set_data", "int64")),
+        (lambda c, n: c.walk_mm(0, (2,)), ("walk_mm", "types")),
+        (lambda c, n: c.walk_mm(0, (0, 0)), ("walk_mm", "types")),
+        (lambda c, n: c.list_create(0, 2, False, "x"), ("list_create", "lru_type")),
+        (lambda c, n: c.list_create(0, 0, "yes", "x"), ("list_create", "active")),
+        (lambda c, n: c.list_create(0, 0, False, "x" * 65), ("list_create", "name")),
+        (lambda c, n: c.list_add(0, 1), ("list_add", "list_create")),
+        (lambda c, n: c.list_len(c.list_create(0, 0, False, "a") + 1), ("list_len", "list_create")),
+        (lambda c, n: c.list_peek(c.list_create(0, 0, False, "a"), 65), ("list_peek", "n")),
+        (lambda c, n: c.list_peek(c.list_create(0, 0, False, "a"), -1), ("list_peek", "n")),
+        (lambda c, n: c.list_del(np.array([3, 4, 3])), ("list_del", "twice")),
+        (lambda c, n: [c.list_create(0, 0, False, "a") for _ in range(3)], ("list_create", "at most 2")),
+        (lambda c, n: c.count_event("pgactivate", 0, -1), ("count_event", "nr")),
+        (lambda c, n: c.count_event(1, 0, 1), ("count_event", "name")),
+        (lambda c, n: c.sysctl(None), ("sysctl", "name")),
+        (lambda c, n: c.trace(5), ("trace", "str")),
+        (lambda c, n: c.workingset_age_nonresident(0, 1 << 40), ("workingset_age_nonresident", "nr")),
+    ],
+)
+def test_each_helper_refuses_bad_arguments_naming_itself(ctx, t, call, words):
+    fault = fault_of(call, ctx, t.m.folios.nr_pages)
+    assert fault.kind is ExitKind.HELPER
+    assert all(w in str(fault) for w in words), str(fault)
+
+
+def test_helpers_answer_as_the_core_does(ctx, t):
+    folios = t.fault(ANON, range(4))
+    assert ctx.folio_type(np.int64(folios[0])) == 0 and ctx.folio_type(folios.astype(np.int32)).tolist() == [0] * 4
+    lst = ctx.list_create(0, 0, True, "mine")
+    ctx.list_add(lst, folios, tail=1)
+    assert ctx.list_len(lst) == 4 and ctx.list_peek(lst, 2, True).tolist() == folios[-1:-3:-1].tolist()
+    ctx.folio_set_flags(folios, PG_policy0)
+    ctx.folio_set_data(folios, np.arange(4))
+    assert (ctx.folio_flags(folios) & PG_policy0).all() and ctx.folio_data(folios).tolist() == [0, 1, 2, 3]
+    assert ctx.walk_mm(0, [0]).dtype == np.int64 and ctx.lruvec_node(0) == 0 and ctx.lruvecs == (0,)
+
+
+def test_a_trace_message_is_cut_at_256_characters(ctx, t):
+    events = []
+    t.m.events.subscribe(events.append)
+    ctx.trace("x" * 1000)
+    assert [len(e["msg"]) for e in events if e["name"] == "bpf_trace_printk"] == [256]
+
+
+def test_what_the_core_refuses_is_a_helper_fault_at_the_policy_line(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+        L = ArrayMap(1)
+
+        def policy_init(ctx):
+            L.update(0, ctx.list_create(0, LRU_FILE, False, "file"))
+
+        def folio_added(ctx, folios):
+            ctx.list_add(L.lookup(0), folios)
+    """, t)
+    fault = fault_of(policy.folio_added, t.ctx, off_lists(t, ANON, 2))
+    assert fault.kind is ExitKind.HELPER and "list_add" in fault.message and fault.line == 9
+
+
+# ----------------------------------------------------------------------
+# The plugin: hooks, parameters, batches, answers
+# ----------------------------------------------------------------------
+EVERY_HOOK = """
+    INTERFACE_VERSION = (1, 0)
+
+    def policy_init(ctx): pass
+    def folio_added(folios, ctx): pass
+    def folio_accessed(ctx): pass
+    def should_reclaim(request): return None
+    def age(ctx, request): return 0
+    def select_victims(ctx, request): return []
+    def folio_putback(request, reasons): pass
+    def age_node(request): return False
+    def policy_state(ctx): return {}
+    def folio_evicted(folios): return None
+    def on_refault(refault, ctx, folios): return None
+    def folio_removed(ctx, folios): pass
+"""
+
+
+def test_every_hook_is_a_hookimpl_with_the_full_spec_parameters():
+    policy = load(EVERY_HOOK)
+    assert set(compiled(EVERY_HOOK).hooks) == set(HOOK_NAMES), "the test covers every hook"
+    for hook in HOOK_NAMES:
+        fn = getattr(policy, hook)
+        assert fn.__code__.co_varnames[: fn.__code__.co_argcount] == spec_argnames(hook), hook
+    bound = BoundPolicy("p", policy)
+    assert set(bound.hooks_implemented) == set(HOOK_NAMES)
+    assert policy.INTERFACE_VERSION == (1, 0) and policy.reclaim_ext_untrusted and policy.name == "p"
+    assert policy.filename == "policy.py"
+
+
+def test_a_hook_gets_the_parameters_it_asks_for_in_its_order(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+        SEEN = HashMap(4)
+
+        def folio_putback(request, reasons, folios, ctx):
+            SEEN.update(0, (request.priority, len(reasons), len(folios), ctx.nr_nodes))
+            for folio in folios:
+                ctx.list_add(ctx.list_create(0, ctx.folio_type(folio), False, "x"), folio)
+    """)
+    folios = off_lists(t, ANON, 3)
+    policy.folio_putback(t.ctx, folios, np.zeros(3, np.int8), t.request(priority=5))
+    assert policy.maps["SEEN"].lookup(0) == (5, 3, 3, 1)
+
+
+def test_a_policy_cannot_write_into_the_arrays_it_is_handed(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def folio_accessed(ctx, folios):
+            folios[0] = 0
+    """, t)
+    folios = t.fault(ANON, range(3))
+    before = folios.copy()
+    fault = fault_of(policy.folio_accessed, t.ctx, folios)
+    assert fault.kind is ExitKind.ERROR and "read-only" in fault.message and fault.line == 5
+    assert (folios == before).all() and folios.flags.writeable, "the core's own array is untouched"
+
+
+BATCHES = """
+    INTERFACE_VERSION = (1, 1)
+    SIZES = ArrayMap(16)
+    CALLS = ArrayMap(1)
+
+    def note(n):
+        SIZES.update(CALLS.lookup(0), n)
+        CALLS.update(0, CALLS.lookup(0) + 1)
+
+    def folio_accessed(ctx, folios):
+        note(len(folios))
+
+    def folio_putback(ctx, folios, reasons):
+        note(len(reasons))
+        for folio in folios:
+            ctx.list_add(ctx.list_create(0, ctx.folio_type(folio), False, "x"), folio)
+
+    def folio_evicted(ctx, folios):
+        note(len(folios))
+        if CALLS.lookup(0) == 2:
+            return None
+        return folios
+
+    def on_refault(ctx, folios, refault):
+        note(len(refault.shadow))
+        return refault.shadow
+"""
+
+
+def sizes(policy) -> list[int]:
+    return [policy.maps["SIZES"].lookup(i) for i in range(policy.maps["CALLS"].lookup(0))]
+
+
+def test_batches_are_split_and_answers_joined(t, monkeypatch):
+    monkeypatch.setattr(surface, "MAX_FOLIO_BATCH", 4)
+    folios = np.resize(t.fault(ANON, range(10)), 10)
+
+    policy = load(BATCHES)
+    policy.folio_accessed(t.ctx, np.resize(folios, 9))
+    assert sizes(policy) == [4, 4, 1] and policy.calls == 3
+
+    policy = load(BATCHES)
+    shadow = policy.folio_evicted(t.ctx, folios)
+    assert sizes(policy) == [4, 4, 2]
+    assert shadow.tolist() == folios[:4].tolist() + [0] * 4 + folios[8:].tolist(), "the second chunk said None: zeros"
+
+    policy = load(BATCHES)
+    refault = RefaultBatch(shadow=np.arange(10) % 4, distance=np.zeros(10, np.int64), recent=np.zeros(10, bool),
+                           workingset=np.zeros(10, bool))
+    assert policy.on_refault(t.ctx, folios, refault).tolist() == (np.arange(10) % 4).tolist()
+    assert sizes(policy) == [4, 4, 2]
+
+    policy = load(BATCHES)
+    t.m.lists.delete(folios)
+    policy.folio_putback(t.ctx, folios, np.zeros(10, np.int8), None)
+    assert sizes(policy) == [4, 4, 2]
+
+
+def test_an_empty_putback_is_still_a_call(t):
+    policy = load(BATCHES)
+    policy.folio_putback(t.ctx, np.empty(0, np.int64), np.empty(0, np.int8), t.request())
+    assert sizes(policy) == [0]
+
+
+@pytest.mark.parametrize(
+    "hook, answer, words",
+    [
+        ("select_victims", "'x'", "array, a list or a tuple"),
+        ("select_victims", "[1.5]", "ints"),
+        ("select_victims", "[-1]", "not a folio id"),
+        ("select_victims", "None", "NoneType"),
+        ("select_victims", "[[1]]", "ints"),
+        ("select_victims", "Victims([1], -1)", "nr_scanned"),
+        ("select_victims", "Victims([1], 1, 2)", "lru_type"),
+        ("should_reclaim", "5", "ScanDecision"),
+        ("should_reclaim", "ScanDecision((1,))", "scan"),
+        ("should_reclaim", "ScanDecision((1, -1))", "scan"),
+        ("should_reclaim", "ScanDecision((1, 1), (0, 0), 0)", "batch"),
+        ("age", "-1", "non-negative"),
+        ("age", "'3'", "non-negative"),
+        ("age_node", "1", "bool"),
+        ("policy_state", "{1: 'a'}", "str to str"),
+        ("policy_state", "'text'", "dict"),
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_invalid(t, hook, answer, words):
+    params = ", ".join(spec_argnames(hook))
+    policy = load(f"""
+        INTERFACE_VERSION = (1, 1)
+
+        def {hook}({params}):
+            return {answer}
+    """)
+    fault = fault_of(getattr(policy, hook), t.ctx, *([t.request()] if "request" in params else []))
+    assert fault.kind is ExitKind.INVALID and hook in fault.message and words in fault.message, fault.message
+    assert fault.line == 4, "an answer is blamed on its hook's def"
+
+
+@pytest.mark.parametrize(
+    "hook, answer, words",
+    [("folio_evicted", "[1]", "1 values for 3 folios"), ("on_refault", "[0, 4, 1]", "0..3"), ("on_refault", "'abc'", "str")],
+)
+def test_per_folio_answers_have_one_int_per_folio(t, hook, answer, words):
+    params = ", ".join(spec_argnames(hook))
+    policy = load(f"""
+        INTERFACE_VERSION = (1, 1)
+
+        def {hook}({params}):
+            return {answer}
+    """)
+    folios = t.fault(ANON, range(3))
+    extra = [RefaultBatch(*(np.zeros(3, np.int64) for _ in range(4)))] if hook == "on_refault" else []
+    fault = fault_of(getattr(policy, hook), t.ctx, folios, *extra)
+    assert fault.kind is ExitKind.INVALID and words in fault.message, fault.message
+
+
+def test_answers_are_handed_to_the_core_in_its_types(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def select_victims(ctx, request):
+            return Victims([3, 4], 5, LRU_ANON)
+
+        def should_reclaim(ctx, request):
+            return ScanDecision([1, 2], (3, 4))
+
+        def age(ctx, request):
+            return request.nr_to_scan
+
+        def age_node(ctx, request):
+            return True
+
+        def policy_state(ctx):
+            return {"lists": "a" + str(ctx.nr_nodes)}
+    """)
+    request = t.request()
+    victims = policy.select_victims(t.ctx, request)
+    assert type(victims) is Victims and victims.folios.dtype == np.int64 and victims[1:] == (5, 0, None)
+    assert policy.should_reclaim(t.ctx, request) == ScanDecision((1, 2), (3, 4))
+    assert policy.age(t.ctx, request) == 32 and policy.age_node(t.ctx, request) is True
+    assert policy.policy_state(t.ctx) == {"lists": "a1"}
+
+
+def test_folio_added_must_leave_every_folio_on_a_list(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def folio_added(ctx, folios):
+            pass
+    """)
+    fault = fault_of(policy.folio_added, t.ctx, off_lists(t))
+    assert fault.kind is ExitKind.INVALID and "left on no list" in fault.message
+
+
+MOVES = """
+    INTERFACE_VERSION = (1, 1)
+    L = ArrayMap(1)
+
+    def policy_init(ctx):
+        L.update(0, ctx.list_create(0, LRU_ANON, True, "active"))
+
+    def folio_accessed(ctx, folios):
+        ctx.list_del(folios)
+        if len(folios) > 1:
+            ctx.list_add(L.lookup(0), folios)
+
+    def folio_removed(ctx, folios):
+        ctx.list_del(folios)
+"""
+
+
+def test_a_folio_taken_off_a_list_must_be_put_back_within_the_call(t):
+    policy = load(MOVES, t)
+    folios = t.fault(ANON, range(4))
+    policy.folio_accessed(t.ctx, folios)  # a move in two steps
+    assert (t.m.lists.page_list[folios] == policy.maps["L"].lookup(0)).all()
+    fault = fault_of(policy.folio_accessed, t.ctx, folios[:1])
+    assert fault.kind is ExitKind.INVALID and "list_del" in fault.message and fault.line == 8
+    t.m.lists.add(0, folios[:1])
+    policy.folio_removed(t.ctx, folios)  # leaving memory: off the lists for good
+
+
+def test_a_verified_fifo_runs_a_machine_to_the_end():
+    verified = verify(textwrap.dedent(FIFO), "fifo.py")
+    assert verified.ok, verified.diagnostics
+    policy = SandboxedPolicy(verified, "fifo")
+    m = running_machine(policy)
+    m.run()
+    assert m.ejections == [] and m.policy.name == "recorder"
+    assert m.vmstat.total_dict()["pgsteal_kswapd"] + m.vmstat.total_dict()["pgsteal_direct"] > 0
+    dump = policy.dump()
+    assert dump["maps"] == {"LISTS": [2, 2]} and dump["calls"] > 100
+
+
+# ----------------------------------------------------------------------
+# Faults: lines, dumps, kinds
+# ----------------------------------------------------------------------
+def test_an_exception_names_the_innermost_line_of_the_policy_with_a_dump(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+        HOT = LruHashMap(8)
+
+        def ratio(a, b):
+            return a // b
+
+        def folio_accessed(ctx, folios):
+            HOT.update(1, 2)
+            ratio(len(folios), 0)
+    """, t)
+    fault = fault_of(policy.folio_accessed, t.ctx, t.fault(ANON, range(2)))
+    assert fault.kind is ExitKind.ERROR and fault.message == "ZeroDivisionError: integer division or modulo by zero"
+    assert fault.line == 6
+    assert fault.dump == {"source_line": "return a // b", "maps": {"HOT": [1, 8]}, "calls": 1, "slow_calls": 0}
+
+
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("x = 2.0 ** 5000", ExitKind.RESOURCE),
+        ("x = deeper(1)", ExitKind.RESOURCE),
+        ("x = [1][5]", ExitKind.ERROR),
+        ("x = request.stat.nr_taken.real", ExitKind.ERROR),
+        ("x = 'a' + 1", ExitKind.ERROR),
+    ],
+)
+def test_what_the_policy_raises_maps_to_an_exit_kind(t, body, kind):
+    policy = load(f"""
+        INTERFACE_VERSION = (1, 1)
+
+        def deeper(n):
+            return deeper(n + 1)
+
+        def age(ctx, request):
+            {body}
+    """)
+    fault = fault_of(policy.age, t.ctx, t.request())
+    assert fault.kind is kind and fault.line in (5, 8), fault.message
+
+
+BUDGET = """
+    INTERFACE_VERSION = (1, 1)
+
+    def age(ctx, request):
+        n = 0
+        for i in range(request.nr_to_scan):
+            n += 1
+        return n
+"""
+
+
+def test_the_budget_counts_loop_iterations_exactly(t):
+    policy = load(BUDGET, limits=SandboxLimits(budget=40))
+    assert policy.age(t.ctx, t.request(nr_to_scan=40)) == 40
+    assert policy.age(t.ctx, t.request(nr_to_scan=40)) == 40, "each call has the whole budget"
+    fault = fault_of(policy.age, t.ctx, t.request(nr_to_scan=41))
+    assert fault.kind is ExitKind.BUDGET and fault.line == 6
+    assert fault.dump["source_line"] == "for i in range(request.nr_to_scan):"
+
+
+def test_a_loop_bound_the_verifier_could_not_see_runs_out_of_budget(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def age(ctx, request):
+            for i in range(-ctx.now() - (1 << 62), 10):
+                pass
+    """, limits=SandboxLimits(budget=10_000))
+    assert fault_of(policy.age, t.ctx, t.request()).kind is ExitKind.BUDGET
+
+
+def test_a_long_loop_hits_the_deadline(t):
+    policy = load(BUDGET, limits=SandboxLimits(budget=1 << 40, deadline_ns=2_000_000))
+    start = time.perf_counter()
+    fault = fault_of(policy.age, t.ctx, t.request(nr_to_scan=1 << 40))
+    assert fault.kind is ExitKind.DEADLINE and "2 ms" in fault.message
+    assert time.perf_counter() - start < 1.0
+
+
+def test_a_call_without_loops_that_overruns_is_caught_when_it_returns(t, monkeypatch):
+    monkeypatch.setattr(type(t.ctx), "now", lambda self: time.sleep(0.003) or 0)
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def age(ctx, request):
+            return ctx.now()
+    """, limits=SandboxLimits(deadline_ns=1_000_000))
+    fault = fault_of(policy.age, t.ctx, t.request())
+    assert fault.kind is ExitKind.DEADLINE and fault.line == 4
+
+
+def test_repeated_slow_calls_eject(t):
+    policy = load(BUDGET, limits=SandboxLimits(slow_ns=0, max_slow_calls=3))
+    policy.age(t.ctx, t.request())
+    policy.age(t.ctx, t.request())
+    fault = fault_of(policy.age, t.ctx, t.request())
+    assert fault.kind is ExitKind.SLOW and fault.dump["slow_calls"] == 3 and fault.dump["calls"] == 3
+
+
+def test_a_policy_that_cannot_load_is_a_policy_error():
+    with pytest.raises(PolicyError, match="failed to load: ValueError"):
+        load("INTERFACE_VERSION = (1, 1)\nM = HashMap(0)\n")
+    with pytest.raises(PolicyError, match="failed to load: PolicyFault"):
+        load("INTERFACE_VERSION = (1, 1)\nfor i in range(-(1 << 62), 0):\n    pass\n", limits=SandboxLimits(budget=100))
+    with pytest.raises(PolicyError, match="INTERFACE_VERSION"):
+        SandboxedPolicy(Verified("p.py", "", compile("", "p.py", "exec"), {}, None), "p")
+
+
+def test_the_maps_of_a_policy_are_bounded_in_all(monkeypatch):
+    monkeypatch.setattr(surface, "MAX_TOTAL_MAP_ENTRIES", 10)
+    with pytest.raises(PolicyError, match="12 map entries"):
+        load("INTERFACE_VERSION = (1, 1)\nA = HashMap(6)\nB = ArrayMap(6)\n")
+
+
+def test_an_ejected_sandboxed_policy_leaves_its_line_and_dump_in_the_results():
+    policy = SandboxedPolicy(compiled(FIFO.replace("return ctx.list_peek", "return 1 // 0 + ctx.list_peek")), "fifo")
+    m = running_machine(policy)
+    m.run()
+    [record] = m.ejections
+    assert record["kind"] == "error" and record["hook"] == "select_victims" and record["line"] == 20
+    assert record["dump"]["source_line"].startswith("return 1 // 0") and record["dump"]["maps"] == {"LISTS": [2, 2]}
