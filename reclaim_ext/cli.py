@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -187,11 +188,13 @@ def cmd_policies(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(described, indent=2))
         return EXIT_OK
-    rows = [[d["name"], d["kind"], d["interface"], d["status"], ", ".join(d["hooks"])] for d in described]
-    print(format_table(["policy", "from", "interface", "status", "hooks"], rows))
-    print()
+    rows = [[d["name"], d["kind"], d["interface"], d["status"], d["description"]] for d in described]
+    print(format_table(["policy", "from", "interface", "status", "description"], rows, left=5))
+    print("\nhooks:")
+    width = max(len(d["name"]) for d in described)
     for d in described:
-        print(f"{d['name']:<12} {d['description']}")
+        print(textwrap.fill(", ".join(d["hooks"]), 79, initial_indent=f"  {d['name']:<{width}}  ",
+                            subsequent_indent=" " * (width + 4)))
     return EXIT_OK
 
 

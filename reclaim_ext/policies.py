@@ -23,14 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hooks import INTERFACE_VERSION
+from hooks import INTERFACE_VERSION, hookspec
 from reclaim_ext.sandbox.runtime import SandboxedPolicy, SandboxLimits
 from reclaim_ext.sandbox.verifier import VerifiedPolicy, format_log, verify_file
 from simulator.lru import ClassicLRU
 from simulator.mglru import MultiGenLRU
-from simulator.policy import BoundPolicy, PolicyError
+from simulator.policy import HOOK_NAMES, BoundPolicy, PolicyError
 
 ENTRY_POINT_GROUP = "reclaim_ext.policies"
+# the hooks in the order hookspec.py declares them (the order a reader knows)
+HOOK_NAMES_IN_ORDER = tuple(name for name in vars(hookspec) if name in HOOK_NAMES)
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "example_policies"
 
 BUILTIN_POLICIES: dict[str, tuple[Callable[[], Any], str]] = {
@@ -118,9 +120,10 @@ def describe(source: PolicySource) -> dict[str, Any]:
     if source.trusted:
         bound = BoundPolicy(source.name, source.factory())
         version, hooks, status = INTERFACE_VERSION, bound.hooks_implemented, "trusted"
+        hooks = [h for h in HOOK_NAMES_IN_ORDER if h in hooks]
     else:
         verified = verify_policy(source)
-        version, hooks = verified.interface_version, list(verified.hooks)
+        version, hooks = verified.interface_version, [h for h in HOOK_NAMES_IN_ORDER if h in verified.hooks]
         status = "verified" if verified.ok else f"rejected ({len(verified.errors)} errors)"
     return {
         "name": source.name,

@@ -40,13 +40,14 @@ def format_number(value: float) -> str:
     return f"{int(value):,}"
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Left-align the first column, right-align the rest."""
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> str:
+    """Left-align the first `left` columns (names), right-align the rest
+    (figures)."""
     cells = [[str(h) for h in headers]] + [[r[0]] + [format_number(v) if isinstance(v, int | float) else str(v) for v in r[1:]] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        return "  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]).rstrip()
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
