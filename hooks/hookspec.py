@@ -3,9 +3,14 @@ simulated vmscan core and a reclaim policy.
 
 The built-in classic LRU (simulator/lru.py) and MGLRU implement exactly these
 hooks, as user policies do. Every hook is named after the kernel path it
-stands for. Docstrings follow one order: what the hook is for and when the
-core calls it; what its return means; each parameter; since which interface
-version; whether it is required.
+stands for; each says when the core calls it, what its return means, its
+parameters, since which interface version it exists, and whether it is
+required (an optional hook left out gets the default it names).
+
+The core checks every answer. A user policy (verified and sandboxed by
+reclaim_ext) that raises, overruns its budget or gives an answer the core
+cannot accept is ejected, as sched_ext ejects a BPF scheduler: the built-in
+fallback adopts its folios and answers the call that failed.
 
 Folios arrive in batches (numpy int64 arrays) the way the kernel's per-CPU
 folio batches deliver them; a policy may implement a hook with fewer
@@ -96,7 +101,8 @@ def should_reclaim(ctx: Context, request: ScanRequest) -> ScanDecision | None:
     :return: a ScanDecision, or None for the default: each type's resident
         pages shifted right by the priority, anon only when it can be swapped.
 
-    Since: 1. Optional.
+    Since: 1. Optional; the default scans each type's resident pages >>
+    priority, anon only when it can be swapped.
     """
 
 
@@ -127,8 +133,10 @@ def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
     Folios the policy decides to keep it places itself; the folios it returns
     are isolated by the core (taken off their list) and handed to the core's
     shrink_folio_list(), which unmaps, writes back or frees them. The core
-    validates each (resident, on this lruvec, of this type, evictable, not
-    repeated) and drops the invalid ones, counting them.
+    validates each (resident, on this lruvec, of this type, on a list, not
+    repeated): a user policy that names an invalid victim is ejected; the
+    trusted built-ins' invalid victims are dropped and counted
+    (pgpolicy_invalid).
 
     :return: the victims, or Victims(folios, nr_scanned) when the policy
         isolated more folios than it returns (pgscan counts nr_scanned).
@@ -142,7 +150,7 @@ def select_victims(ctx: Context, request: ScanRequest) -> np.ndarray | Victims:
 
 
 @hookspec(firstresult=True)
-def folio_putback(ctx: Context, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest) -> None:
+def folio_putback(ctx: Context, folios: np.ndarray, reasons: np.ndarray, request: ScanRequest | None) -> None:
     """Victims that could not be freed come back, and the outcome of the
     batch is known: the kernel's move_folios_to_lru() after
     shrink_folio_list(), and folio_rotate_reclaimable() when writeback ends.
@@ -186,7 +194,7 @@ def policy_state(ctx: Context) -> dict[str, str] | None:
 
     :return: file names and their text, written into the results directory.
 
-    Since: 1.1. Optional.
+    Since: 1.1. Optional; the default shows nothing.
     """
 
 
@@ -198,7 +206,7 @@ def folio_evicted(ctx: Context, folios: np.ndarray) -> np.ndarray | None:
         entry and hands back to on_refault() (MGLRU keeps its generation
         token there), or None for zeros.
 
-    Since: 1. Optional.
+    Since: 1. Optional; the default keeps 0 in every shadow entry.
     """
 
 
@@ -215,7 +223,7 @@ def on_refault(ctx: Context, folios: np.ndarray, refault: RefaultBatch) -> np.nd
         nonresident clock accordingly), or None for neither: the refault is
         only counted (WORKINGSET_REFAULT).
 
-    Since: 1. Optional.
+    Since: 1. Optional; the default does neither.
     """
 
 
@@ -224,5 +232,5 @@ def folio_removed(ctx: Context, folios: np.ndarray) -> None:
     """Folios left memory without reclaim: a process exited, was OOM-killed,
     or a file was truncated. The core has already taken them off their lists.
 
-    Since: 1. Optional.
+    Since: 1. Optional; the default does nothing.
     """
