@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
+import itertools
 import operator
 import textwrap
 import types
 
 import pytest
+from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from reclaim_ext.sandbox import surface, verifier
@@ -324,6 +327,7 @@ FUNCTION_RULES = [
     ("x = b'1'", "bytes literals are not allowed", 3),
     ("x = ...", "ellipsis literals are not allowed", 3),
     ("x = 18446744073709551616", "does not fit in 64 bits", 3),
+    ("x = folios @ folios", "the matrix multiplication operator @ is not allowed", 3),
 ]
 
 
@@ -618,6 +622,7 @@ def test_compiled_code_references_exactly_the_guard_names():
         a += 1
         for i, f in enumerate(folios):
             b = b + i
+        c = a - b if a < b <= len(folios) else a
     """)), "p.py")
     assert v.ok, format_log(v)
     assert _underscore_names(v.code) == set(surface.GUARD_NAMES)
@@ -631,6 +636,154 @@ def test_policy_transformer_adds_the_counter_and_the_arithmetic_guards():
     assert body[1].strip() == "_tick_()"
     assert "y = _lshift_(_add_(_mul_(i, 2), _mod_(_pow_(x, 2), 3)), 1)" in text
     assert "z = i + 1" in text and "w = 1.5 + i" in text and "s = _add_(a, b)" in text
+
+
+def transformed(source: str) -> str:
+    return ast.unparse(PolicyTransformer().visit(ast.parse(source)))
+
+
+def unchanged(source: str) -> str:
+    return ast.unparse(ast.parse(source))
+
+
+# the guards' symbols, as the runtime's _binop_ and _compare_ take them
+BINOP_SYMBOLS = ("-", "/", "//", "&", "|", "^", ">>")
+COMPARE_SYMBOLS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
+NUMBER_LITERALS = ("3", "-1", "0.5", "~4095", "+2")
+LITERALS = (*NUMBER_LITERALS, "'s'", "None", "True")
+
+
+@pytest.mark.parametrize("symbol", BINOP_SYMBOLS)
+def test_the_other_binary_operators_go_through_binop(symbol):
+    assert transformed(f"y = a {symbol} b") == f"y = _binop_({symbol!r}, a, b)"
+    assert transformed(f"y = f(a) {symbol} xs[0]") == f"y = _binop_({symbol!r}, f(a), _getitem_(xs, 0))"
+    for literal in NUMBER_LITERALS:  # `n - 1`, `a >> 3`: plain and fast
+        for source in (f"y = a {symbol} {literal}", f"y = {literal} {symbol} a"):
+            assert transformed(source) == unchanged(source)
+    assert transformed(f"y = a {symbol} 's'") == f"y = _binop_({symbol!r}, a, 's')"  # a number literal only
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("y = x * 2", "y = _mul_(x, 2)"),  # [0] * N, 'a' * N: a long sequence from a literal
+    ("y = 2 ** x", "y = _pow_(2, x)"),
+    ("y = 1 << x", "y = _lshift_(1, x)"),
+    ("y = x % 3", "y = _mod_(x, 3)"),  # a str formats
+    ("y = a + b", "y = _add_(a, b)"),
+    ("y = a + -1", "y = a + -1"),
+    ("y = 'a' + b", "y = _add_('a', b)"),
+])
+def test_the_operators_with_guards_of_their_own_keep_them(source, expected):
+    assert transformed(source) == expected
+
+
+@pytest.mark.parametrize("symbol", COMPARE_SYMBOLS)
+def test_comparisons_go_through_compare(symbol):
+    assert transformed(f"y = a {symbol} b") == f"y = _compare_({symbol!r}, a, b)"
+    assert transformed(f"if f(a) {symbol} xs:\n    pass") == f"if _compare_({symbol!r}, f(a), xs):\n    pass"
+    for literal in LITERALS:  # `x == 0`, `'s' in name`, `x != None`: plain
+        for source in (f"y = a {symbol} {literal}", f"y = {literal} {symbol} a"):
+            assert transformed(source) == unchanged(source)
+
+
+@pytest.mark.parametrize("source", ["y = a is b", "y = a is not b", "y = a is b is not c"])
+def test_identity_comparisons_stay_plain(source):
+    assert transformed(source) == unchanged(source)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("y = a < b < c", "y = _compare_('<', a, b) and _compare_('<', b, c)"),
+    ("y = 0 <= i < n", "y = 0 <= i and _compare_('<', i, n)"),
+    ("y = 0 <= i < 10", "y = 0 <= i < 10"),
+    ("y = a < -1 < f(b)", "y = a < -1 < f(b)"),
+    ("y = a is b < c", "y = a is b and _compare_('<', b, c)"),
+    ("y = f(a) < f(b) <= f(c)", "y = _compare_('<', f(a), (_chain1_ := f(b))) and _compare_('<=', _chain1_, f(c))"),
+    ("y = a < f(b) < 3", "y = _compare_('<', a, (_chain1_ := f(b))) and _chain1_ < 3"),
+])
+def test_chained_comparisons_evaluate_each_operand_once(source, expected):
+    assert transformed(source) == expected
+
+
+REFERENCE_BINOPS = {"-": operator.sub, "/": operator.truediv, "//": operator.floordiv, "&": operator.and_,
+                    "|": operator.or_, "^": operator.xor, ">>": operator.rshift}
+REFERENCE_COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+                         ">=": operator.ge, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
+
+
+def reference_binop(op, a, b):
+    return REFERENCE_BINOPS[op](a, b)
+
+
+def reference_compare(op, a, b):
+    return REFERENCE_COMPARISONS[op](a, b)
+
+
+CHAINS = [
+    "v(a) < v(b) < v(c)",
+    "v(a) < v(b) <= v(c) != v(d)",
+    "0 <= v(a) < v(b) < 2",
+    "a < v(b) == c",
+    "v(a) <= 1 < v(b) < v(c)",
+    "v(a) is v(b) < v(c)",
+    "v(a) not in v((b, c)) != v(d)",
+    "v(a) < (v(b) < v(c) < v(d)) <= v(a)",
+    "v(a) < v(b) < v(c) and v(b) < v(c) < v(d)",
+]
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+def test_chained_comparisons_keep_pythons_semantics(chain):
+    """The rewritten chain evaluates the same operands, in the same order,
+    as many times, stops at the same false comparison and gives the same
+    result as Python's."""
+    source = f"def chain(v, a, b, c, d):\n    return {chain}\n"
+    result = compile_restricted_exec(source, policy=PolicyTransformer)
+    assert not result.errors, result.errors
+    compared = []
+    guarded = {"__builtins__": {}, "_compare_": lambda op, x, y: compared.append(op) or reference_compare(op, x, y)}
+    exec(result.code, guarded)
+    plain: dict = {}
+    exec(compile(source, "<chain>", "exec"), plain)
+    for values in itertools.product((0, 1, 2), repeat=4):
+        seen_plain, seen_guarded = [], []
+        expected = plain["chain"](lambda x: seen_plain.append(x) or x, *values)
+        assert guarded["chain"](lambda x: seen_guarded.append(x) or x, *values) == expected, values
+        assert seen_guarded == seen_plain, values
+    assert compared  # the comparisons between computed values went through the guard
+
+
+def _hook_code(v: VerifiedPolicy, name: str = "folio_accessed") -> types.CodeType:
+    return next(c for c in v.code.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
+
+
+# the instructions of the operators the guards stand for
+_OPERATOR_INSTRUCTIONS = {"BINARY_OP", "COMPARE_OP", "CONTAINS_OP"}
+
+
+@pytest.mark.parametrize(("expression", "guard"), [
+    ("folios - x", "_binop_"),
+    ("folios & x", "_binop_"),
+    ("folios // x", "_binop_"),
+    ("folios == x", "_compare_"),
+    ("folios < x", "_compare_"),
+    ("x in folios", "_compare_"),
+    ("folios <= folios != x", "_compare_"),
+])
+def test_an_array_meets_a_nested_list_only_in_a_guard(expression, guard):
+    # numpy would convert x into an ~8 GB array, in C, out of reach of the counter and the clock
+    v = verify(policy(hook(f"x = [[0] * 1024] * 1048576\ny = {expression}")), "p.py")
+    assert v.ok, format_log(v)
+    code = _hook_code(v)
+    assert guard in code.co_names
+    assert not _OPERATOR_INSTRUCTIONS & {i.opname for i in dis.get_instructions(code)}
+
+
+def test_an_int_cannot_double_through_a_plain_operator():
+    # one bit per `-`, past the 64-bit limit: the outer `-` has no literal operand
+    body = "n = len(folios)\nfor i in range(100):\n    n = n - (0 - n)"
+    assert "n = _binop_('-', n, 0 - n)" in transformed(hook(body))
+    v = verify(policy(hook(body)), "p.py")
+    assert v.ok, format_log(v)
+    assert "_binop_" in _hook_code(v).co_names
 
 
 class FakeContext:
@@ -681,7 +834,7 @@ def test_compiled_fifo_runs_under_plain_guards_and_ticks_every_iteration():
         "_inplacevar_": None, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence, "_tick_": lambda: ticks.append(1),
         "_mul_": operator.mul, "_pow_": operator.pow, "_lshift_": operator.lshift, "_mod_": operator.mod,
-        "_add_": operator.add,
+        "_add_": operator.add, "_binop_": reference_binop, "_compare_": reference_compare,
     }
     exec(v.code, namespace)
     ctx = FakeContext()

@@ -101,8 +101,11 @@ ARRAY_TYPES = (np.ndarray,)
 # The guards the verifier's compiled code calls, all of which the runtime
 # must provide: RestrictedPython's (attribute, item and iteration access,
 # writes, in-place operators, unpacking) and the verifier's own (_tick_, the
-# back-edge counter at the top of every loop body, and the operators that
-# can build large ints, sequences or strings).
+# back-edge counter at the top of every loop body, and the operators: those
+# that can build large ints, sequences or strings have guards of their own,
+# the other binary operators share _binop_(op, a, b) and the comparisons
+# _compare_(op, a, b), op being the operator's symbol: "-" "/" "//" "&" "|"
+# "^" ">>", and "==" "!=" "<" "<=" ">" ">=" "in" "not in").
 GUARD_NAMES = (
     "_getattr_",
     "_getitem_",
@@ -117,4 +120,6 @@ GUARD_NAMES = (
     "_lshift_",
     "_mod_",
     "_add_",
+    "_binop_",
+    "_compare_",
 )

@@ -28,8 +28,14 @@ each with file:line:col and a sentence saying what to write instead:
    and each hook's worst case, statements times loop bounds over its call
    graph, stays within COST_LIMIT, BPF's one million instructions.
 6. compile: RestrictedPython's transformer, extended by PolicyTransformer
-   with the runtime's back-edge counter (_tick_, BPF's may_goto) and the
-   guards on operators that can build large values, compiles the tree.
+   with the runtime's back-edge counter (_tick_, BPF's may_goto) and a
+   guard on every operator that can build a large value or hand numpy a
+   list to convert in C, compiles the tree: * ** << % + have guards of
+   their own (_mul_ _pow_ _lshift_ _mod_ _add_), the other binary
+   operators share _binop_(op, a, b) and comparisons _compare_(op, a, b),
+   op being the operator's symbol. With a literal operand, `i + 1`,
+   `n - 1` and `x == 0` stay plain (* ** << % never do), as do `is` and
+   `is not`; @ is refused in pass 3.
 
 Passes 2-5 are the verifier's own. RestrictedPython says of itself that it
 is not a sandbox: every published escape from it (frames through
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import difflib
 import inspect
 import operator
@@ -840,6 +847,10 @@ class _FunctionChecker:
         elif kind is ast.BinOp:
             if _is_string_formatting(node):
                 self.report.error(node, _FORMATTING_MESSAGE, _FORMAT_HINT)
+            elif isinstance(node.op, ast.MatMult):
+                self.report.error(node, "the matrix multiplication operator @ is not allowed.",
+                                  "A policy has no use for it, and numpy would multiply in C, out of reach of the "
+                                  "loop counter; write the loop.")
             self._expr(node.left)
             self._expr(node.right)
         elif kind is ast.Dict and None in node.keys:
@@ -1479,15 +1490,44 @@ def _bound_and_cost(module: _Module, order: list[str], cyclic_calls: set[int], r
 # Pass 6: compile with RestrictedPython
 # --------------------------------------------------------------------------
 
-# Operators whose result may be far larger than their operands: a huge int
-# (*, **, <<), a long sequence (*, +) or a formatted string (%). The
-# runtime's guard of each checks sizes before computing.
-_GUARDED_OPERATORS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_", ast.Add: "_add_"}
+# Binary operators go through the runtime's guards, which check sizes
+# before computing and refuse a list or tuple next to a numpy array (numpy
+# would convert it in C, however large its nested lists make it).
+# Operators that can build a large value even from a literal have guards of
+# their own, always called: a huge int (*, **, <<), a long sequence (*) or
+# a formatted string (%).
+_ALWAYS_GUARDED = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+# The others stay plain next to a number literal (`i + 1`, `n - 1`, `a >> 3`):
+# it keeps numpy from meeting a list, and an int from growing by more than
+# the literal. + has its own guard (concatenation); the rest share _binop_,
+# which takes the operator's symbol. @ is refused in pass 3.
+_ADD_GUARD = "_add_"
+_BINOP_GUARD = "_binop_"
+_BINOP_SYMBOLS = {ast.Sub: "-", ast.Div: "/", ast.FloorDiv: "//", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+                  ast.RShift: ">>"}
+# Comparisons go through _compare_ (numpy compares an array with a list
+# after converting it), unless one side is a literal; `is` and `is not`
+# compare identities and stay plain.
+_COMPARE_GUARD = "_compare_"
+_COMPARE_SYMBOLS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+                    ast.In: "in", ast.NotIn: "not in"}
+_IDENTITY_OPERATORS = (ast.Is, ast.IsNot)
+# the temporaries that keep a chained comparison's operands evaluated once:
+# locals no policy can name, since its names never begin with an underscore
+_CHAIN_TEMPORARY = "_chain{}_"
 _RESTRICTED_MESSAGE = re.compile(r"Line (\d+)(?::(\d+))?: (.*)", re.DOTALL)
 
 
 def _is_number_literal(node: ast.expr) -> bool:
+    """An int or float literal, signed or not: 2, -1, 0.5, ~4095."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+        node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A number, str, bool or None literal."""
+    return _is_number_literal(node) or (isinstance(node, ast.Constant) and type(node.value) in _LITERAL_TYPES)
 
 
 def _guard_call(guard: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -1496,12 +1536,23 @@ def _guard_call(guard: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     return call
 
 
+def _symbol(symbol: str, like: ast.AST) -> ast.Constant:
+    """The operator's symbol, the first argument of _binop_ and _compare_."""
+    constant = ast.Constant(symbol)
+    copy_locations(constant, like)
+    return constant
+
+
 class PolicyTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer, plus what the runtime needs: the
     back-edge counter at the top of every loop body, and guards on the
-    operators that can build large values. The additions are made after the
-    children are visited, so RestrictedPython never sees (and refuses) the
+    operators and comparisons. The additions are made after the children
+    are visited, so RestrictedPython never sees (and refuses) the
     underscore names they introduce."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.chain_temporaries = 0  # the temporaries of chained comparisons made so far
 
     def error(self, node: ast.AST, info: str) -> None:
         # RestrictedPython's format, with the column: the verifier reports file:line:col
@@ -1521,10 +1572,65 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = super().visit_BinOp(node)
-        guard = _GUARDED_OPERATORS.get(type(node.op))
-        if guard is None or (guard == "_add_" and (_is_number_literal(node.left) or _is_number_literal(node.right))):
-            return node  # `i + 1` cannot concatenate: it stays a plain add
-        return _guard_call(guard, [node.left, node.right], node)
+        op = type(node.op)
+        if op in _ALWAYS_GUARDED:
+            return _guard_call(_ALWAYS_GUARDED[op], [node.left, node.right], node)
+        if _is_number_literal(node.left) or _is_number_literal(node.right):
+            return node  # `i + 1`, `n - 1`: a plain operator, as fast as Python's
+        if op is ast.Add:
+            return _guard_call(_ADD_GUARD, [node.left, node.right], node)
+        if op in _BINOP_SYMBOLS:
+            return _guard_call(_BINOP_GUARD, [_symbol(_BINOP_SYMBOLS[op], node), node.left, node.right], node)
+        self.error(node, f"the operator {op.__name__} is not allowed.")  # @, refused before; fail closed
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        """`a < b` becomes _compare_("<", a, b). A chain `a < b < c` becomes
+        `_compare_("<", a, (t := b)) and _compare_("<", t, c)`: each operand
+        is evaluated once, and none after a false comparison, as in Python.
+        A name or a literal needs no temporary: it is read twice."""
+        node = super().visit_Compare(node)
+        operands = [node.left, *node.comparators]
+        if not any(_needs_compare_guard(op, a, b) for op, a, b in zip(node.ops, operands, operands[1:])):
+            return node
+        if len(node.ops) == 1:
+            op, left, right = node.ops[0], node.left, node.comparators[0]
+            return _comparison(op, left, right, node, _needs_compare_guard(op, left, right))
+        comparisons = []
+        left = node.left  # how the next comparison reads its left operand
+        for i, op in enumerate(node.ops):
+            operand, right = operands[i], operands[i + 1]
+            guarded = _needs_compare_guard(op, operand, right)  # decided on the operands, not on temporaries
+            if i == len(node.ops) - 1 or isinstance(right, ast.Name) or _is_literal(right):
+                comparisons.append(_comparison(op, left, right, node, guarded))
+                left = copy.deepcopy(right)
+                continue
+            temporary = self._chain_temporary()
+            stored = ast.NamedExpr(ast.Name(temporary, ast.Store()), right)
+            copy_locations(stored, right)
+            comparisons.append(_comparison(op, left, stored, node, guarded))
+            left = ast.Name(temporary, ast.Load())
+            copy_locations(left, right)
+        chain = ast.BoolOp(ast.And(), comparisons)
+        copy_locations(chain, node)
+        return chain
+
+    def _chain_temporary(self) -> str:
+        self.chain_temporaries += 1
+        return _CHAIN_TEMPORARY.format(self.chain_temporaries)
+
+
+def _needs_compare_guard(op: ast.cmpop, left: ast.expr, right: ast.expr) -> bool:
+    return not isinstance(op, _IDENTITY_OPERATORS) and not (_is_literal(left) or _is_literal(right))
+
+
+def _comparison(op: ast.cmpop, left: ast.expr, right: ast.expr, like: ast.AST, guarded: bool) -> ast.expr:
+    """One comparison: a call of _compare_, or a plain Compare of one operator."""
+    if guarded:
+        return _guard_call(_COMPARE_GUARD, [_symbol(_COMPARE_SYMBOLS[type(op)], like), left, right], like)
+    comparison = ast.Compare(left, [op], [right])
+    copy_locations(comparison, like)
+    return comparison
 
 
 def _as_tuple(target: ast.expr) -> ast.expr:
