@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import operator
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from hooks.types import (
     ScanDecision,
     Victims,
 )
-from reclaim_ext.sandbox import surface
+from reclaim_ext.sandbox import runtime, surface
 from reclaim_ext.sandbox.maps import (
     E2BIG,
     EINVAL,
@@ -275,10 +276,234 @@ def test_sequences_are_bounded_before_they_are_built():
         assert refusal(guard, *args) is ExitKind.RESOURCE, (guard, args)
 
 
-def test_no_percent_formatting_and_no_list_into_numpy():
+class Tripwire:
+    """An item numpy must look at to convert a list holding it: a guard or
+    a helper that lets numpy convert the list fails the test here, not by
+    allocating gigabytes."""
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("numpy converted a list")
+
+    def __index__(self):
+        raise AssertionError("numpy converted a list")
+
+    __int__ = __float__ = __len__ = __index__
+
+
+def test_no_percent_formatting():
     assert refusal("_mod_", "%s", 1) is ExitKind.ERROR and refusal("_mod_", "%*d", (10**9, 1)) is ExitKind.ERROR
-    assert refusal("_mul_", np.arange(3), [[0]] * 5) is ExitKind.ERROR
-    assert refusal("_add_", [[0]], np.int64(1)) is ExitKind.ERROR
+
+
+# the operators of _binop_ and _compare_, as Python computes them
+PYTHON = {"-": operator.sub, "/": operator.truediv, "//": operator.floordiv, "&": operator.and_, "|": operator.or_,
+          "^": operator.xor, ">>": operator.rshift, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+          "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+BINOPS = ("-", "/", "//", "&", "|", "^", ">>")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+def as_python(guard, op, a, b):
+    """What the guard answers is what Python answers, its exceptions included."""
+    try:
+        expected = PYTHON[op](a, b)
+    except (TypeError, ZeroDivisionError) as err:
+        with pytest.raises(type(err)):
+            G[guard](op, a, b)
+        return None
+    result = G[guard](op, a, b)
+    assert result == expected and type(result) is type(expected), (op, a, b, result)
+    return expected
+
+
+@pytest.mark.parametrize(
+    "guard, op",
+    [("_mul_", None), ("_add_", None), ("_pow_", None), ("_lshift_", None), ("_mod_", None)]
+    + [("_binop_", op) for op in BINOPS] + [("_compare_", op) for op in COMPARISONS]
+    + [("_inplacevar_", op + "=") for op in BINOPS],
+)
+@pytest.mark.parametrize("numpy_value", [np.arange(3), np.int64(3), np.float64(0.5)], ids=["array", "int64", "float64"])
+@pytest.mark.parametrize("sequence", [[Tripwire()], (Tripwire(),), [[Tripwire()] * 4] * 4, range(10**12)],
+                         ids=["list", "tuple", "nested", "range"])
+def test_a_list_tuple_or_range_next_to_numpy_is_refused_before_numpy_converts_it(guard, op, numpy_value, sequence):
+    """`[[0] * 1024] * 1048576` next to an array is 8 GB made in C."""
+    args = () if op is None else (op,)
+    if guard == "_mul_" and type(numpy_value) is np.int64 and type(sequence) is not range:
+        assert G[guard](numpy_value, sequence) == sequence * 3, "a numpy int repeats a sequence, bounded as an int does"
+        return
+    for a, b in ((numpy_value, sequence), (sequence, numpy_value)):
+        assert refusal(guard, *args, a, b) is ExitKind.RESOURCE, (a, b)
+
+
+@pytest.mark.parametrize("op", ["in", "not in"])
+@pytest.mark.parametrize("item", [[Tripwire()], (Tripwire(),), range(10**12)], ids=["list", "tuple", "range"])
+def test_a_list_or_tuple_is_not_searched_for_in_an_array(op, item):
+    assert refusal("_compare_", op, item, np.arange(3)) is ExitKind.RESOURCE
+
+
+@pytest.mark.parametrize("op", BINOPS)
+@pytest.mark.parametrize("a, b", [(12345, 678), (-7, 2), (2.5, 4), (True, 3), (True, False), (-(1 << 63), 5), (7, 0.25)])
+def test_binop_computes_numbers_as_python_does(op, a, b):
+    expected = as_python("_binop_", op, a, b)
+    if expected is not None:
+        assert G["_inplacevar_"](op + "=", a, b) == expected
+
+
+def test_binop_refuses_an_int_result_beyond_64_bits():
+    limit = 1 << 64
+    for op, a, b in (("-", -(limit - 1), 1), ("-", limit - 1, -(limit - 1)), ("&", -(limit - 1), -2), ("^", 5, 5 - limit),
+                     ("//", int(1e300), 3), ("|", int(1e300), 1)):
+        assert refusal("_binop_", op, a, b) is ExitKind.RESOURCE, (op, a, b)
+    assert refusal("_inplacevar_", "-=", -(limit - 1), 1) is ExitKind.RESOURCE
+    assert G["_binop_"]("-", -(limit - 2), 1) == -(limit - 1) and G["_binop_"]("//", -(limit - 1), -1) == limit - 1
+    assert G["_binop_"](">>", int(1e300), 1000) == int(1e300) >> 1000, "a small result of a huge int is not refused"
+
+
+def test_binop_leaves_numpy_and_other_operands_to_python():
+    a = np.arange(4)
+    assert G["_binop_"]("-", a, 1).tolist() == [-1, 0, 1, 2] and G["_binop_"]("&", a, a).tolist() == [0, 1, 2, 3]
+    assert G["_binop_"]("-", np.int64(5), 7) == -2 and type(G["_binop_"]("-", np.int64(5), 7)) is np.int64
+    assert G["_binop_"]("-", {1, 2}, {2}) == {1} and G["_binop_"]("|", {1: 2}, {3: 4}) == {1: 2, 3: 4}
+    with pytest.raises(TypeError):
+        G["_binop_"]("-", "a", "b")  # Python's own error, which ejects as ERROR
+
+
+def test_binop_and_compare_refuse_an_operator_they_do_not_know():
+    for guard, op in (("_binop_", "+"), ("_binop_", "@"), ("_compare_", "is"), ("_compare_", "~")):
+        for a, b in ((1, 2), ([1], [2])):
+            assert refusal(guard, op, a, b) is ExitKind.ERROR, (guard, op, a, b)
+
+
+@pytest.mark.parametrize("op", COMPARISONS)
+@pytest.mark.parametrize("a, b", [(1, 2), (2, 2), (1.5, 1), (True, 1), (-(1 << 63), 1 << 63), (1 << 70, 1), (np.int64(3), 3),
+                                  (np.uint8(3), np.float32(2.5)), ((1, 2), (1, 3)), ([1, 2], [1, 2]), ("ab", "b"),
+                                  (ScanDecision((1, 2)), ScanDecision((1, 2)))])
+def test_compare_computes_as_python_does(op, a, b):
+    as_python("_compare_", op, a, b)
+
+
+def test_compare_of_arrays_and_numbers_is_elementwise():
+    a = np.arange(4)
+    assert G["_compare_"]("<", a, 2).tolist() == [True, True, False, False]
+    assert G["_compare_"]("==", a, np.arange(4)).all() and G["_compare_"](">=", 2.5, a).tolist() == [True] * 3 + [False]
+
+
+@pytest.mark.parametrize(
+    "item, container, found",
+    [
+        (3, [1, 2, 3], True), (4, (1, 2, 3), False), ("fifo", ("fifo", "lru"), True), ((1, 2), {(1, 2): 0}, True),
+        (1, {1, 2}, True), (3, frozenset({1}), False), ("ab", "cab", True), (2, np.arange(3), True),
+        (np.int64(5), np.arange(3), False), (None, [1, None], True), ([1], [[1], [2]], True),
+    ],
+)
+def test_in_and_not_in(item, container, found):
+    assert G["_compare_"]("in", item, container) is found and G["_compare_"]("not in", item, container) is not found
+
+
+def test_a_range_is_searched_for_an_int_only():
+    """`x in range(...)` is arithmetic for an int and a walk in C over the
+    whole range for anything else: a float or a numpy number is searched
+    for as the int it equals, anything else refused (these ranges would
+    take hours to walk)."""
+    huge = range(0, 1 << 62, 2)
+    for item, found in ((2, True), (True, False), (2.0, True), (2.5, False), (float("nan"), False), (float("inf"), False),
+                        (np.int64(4), True), (np.uint8(3), False), (np.float32(6), True), (np.bool_(False), True)):
+        assert G["_compare_"]("in", item, huge) is found, item
+        assert G["_compare_"]("not in", item, huge) is not found, item
+    for item in ("a", None, (1,), Tripwire()):
+        assert refusal("_compare_", "in", item, huge) is ExitKind.ERROR, item
+
+
+def test_in_searches_only_containers_of_bounded_search():
+    for container in (enumerate(range(1 << 62)), 5, HashMap(4), PutbackReason):
+        assert refusal("_compare_", "in", 1, container) is ExitKind.ERROR, container
+
+
+C = make_guards(SandboxLimits(max_compare_items=1000))
+
+
+def test_comparing_nested_containers_is_bounded():
+    """Two lists compare item by item, however nested: `[[0] * 2**20] *
+    2**20` against an equal copy is 10**12 comparisons in C. A comparison
+    is weighed first, shared structure counted each time it is reached."""
+    compare = C["_compare_"]
+    assert compare("==", [0] * 400, [0] * 400) and compare("<", ((1, 2), (3, "a")), ((1, 2), (3, "b")))
+    assert compare("==", {1: (1, 2)}, {1: (1, 2)}) and compare("in", (1, 2), [(0, 1), (1, 2)])
+    nested, copy = [[0] * 40] * 40, [[0] * 40 for _ in range(40)]
+    for op, a, b in (("==", nested, copy), ("!=", (nested,), (copy,)), ("<", [nested], [copy]),
+                     ("==", {1: nested}, {1: copy}), ("==", ScanDecision(nested), ScanDecision(copy)),
+                     ("in", copy[0], nested), ("not in", nested, [copy]), ("in", ((0,) * 40,) * 40, {}),
+                     ("in", 7, [np.arange(100)] * 10), ("==", ["a" * 600] * 2, ["a" * 600] * 2)):
+        assert fault_of(compare, op, a, b).kind is ExitKind.RESOURCE, (op, a, b)
+    # the real thing, with the default limits: refused, not compared
+    big = [[0] * 4096] * 4096
+    assert refusal("_compare_", "==", big, [list(big[0])] * 4096) is ExitKind.RESOURCE
+
+
+ARITHMETIC = """
+    INTERFACE_VERSION = (1, 1)
+    SEVEN = 7
+    HALF = 0.5
+
+    def policy_state(ctx):
+        n = ctx.nr_nodes + 31
+        m = SEVEN
+        values = (n - m, n / m, n // m, n & m, n | m, n ^ m, n >> m, n < m, n == m, n != m, m <= n <= 40, n > m >= n,
+                  m in (1, m), n not in (m,), HALF in range(n), m in range(n))
+        m -= n
+        m //= 2
+        return {"values": str(values), "m": str(m)}
+"""
+
+
+def test_compiled_operators_and_comparisons_go_through_the_guards(t):
+    policy = load(ARITHMETIC)
+    calls = []
+    for guard in ("_binop_", "_compare_"):
+        real = policy._namespace[guard]
+        policy._namespace[guard] = lambda op, a, b, real=real: calls.append(op) or real(op, a, b)
+    state = policy.policy_state(t.ctx)
+    n, m = t.ctx.nr_nodes + 31, 7
+    values = (n - m, n / m, n // m, n & m, n | m, n ^ m, n >> m, n < m, n == m, n != m, m <= n <= 40, n > m >= n,
+              m in (1, m), n not in (m,), 0.5 in range(n), m in range(n))
+    assert state == {"values": str(values), "m": str((m - n) // 2)}
+    assert sorted(calls) == sorted(["-", "/", "//", "&", "|", "^", ">>", "<", "==", "!=", "<=", ">", ">=", "in", "not in",
+                                    "in", "in"]), "every operation without a literal operand, once"
+
+
+GUARDED = """
+    INTERFACE_VERSION = (1, 1)
+    NESTED = [[0] * 4] * 4
+    DEEP = [[0] * 4096] * 4096
+    COPY = [[0] * 4096 + []] * 4096
+    BIG = 18446744073709551615
+    LOW = -18446744073709551615
+    ONE = 1
+
+    def folio_accessed(ctx, folios):
+        x = {line}
+"""
+
+
+@pytest.mark.parametrize(
+    "line, kind",
+    [
+        ("folios - NESTED", ExitKind.RESOURCE),
+        ("folios[0] & NESTED", ExitKind.RESOURCE),
+        ("NESTED == folios", ExitKind.RESOURCE),
+        ("NESTED in folios", ExitKind.RESOURCE),
+        ("folios[0] <= folios[1] == NESTED", ExitKind.RESOURCE),
+        ("folios; x -= NESTED", ExitKind.RESOURCE),
+        ("LOW - BIG", ExitKind.RESOURCE),
+        ("LOW - ONE", ExitKind.RESOURCE),
+        ("DEEP == COPY", ExitKind.RESOURCE),
+        ("ONE in enumerate(folios)", ExitKind.ERROR),
+    ],
+)
+def test_compiled_operators_and_comparisons_are_refused_at_their_line(t, line, kind):
+    policy = load(GUARDED.replace("{line}", line), t)
+    fault = fault_of(policy.folio_accessed, t.ctx, t.fault(ANON, range(3)))
+    assert fault.kind is kind and fault.line == 11, fault.message
+    assert fault.dump["source_line"] == f"x = {line}"
 
 
 def test_unpacking_draws_a_bounded_number_of_items():
@@ -326,6 +551,13 @@ def test_the_sandbox_context_has_every_helper_of_the_interface_with_its_signatur
         (lambda c, n: c.folio_flags(np.array([0, n])), ("folio_flags", str(224))),
         (lambda c, n: c.folio_data(np.array([-5, 0])), ("folio_data", "-5")),
         (lambda c, n: c.folio_type([1, 2]), ("folio_type", "list")),
+        (lambda c, n: c.folio_flags([[Tripwire()] * 1024] * 1024), ("folio_flags", "list")),
+        (lambda c, n: c.folio_referenced((Tripwire(), 1)), ("folio_referenced", "tuple")),
+        (lambda c, n: c.look_around(range(10**12)), ("look_around", "range")),
+        (lambda c, n: c.list_add(c.list_create(0, 0, False, "a"), [Tripwire()]), ("list_add", "list")),
+        (lambda c, n: c.list_del((0, 1)), ("list_del", "tuple")),
+        (lambda c, n: c.folio_set_data(np.array([0]), [Tripwire()]), ("folio_set_data", "as long as folios")),
+        (lambda c, n: c.folio_type(np.empty(2, object)), ("folio_type", "object")),
         (lambda c, n: c.folio_type(np.array([0.0])), ("folio_type", "float64")),
         (lambda c, n: c.folio_type(np.zeros((2, 2), np.int64)), ("folio_type", "2-D")),
         (lambda c, n: c.folio_lruvec(True), ("folio_lruvec", "bool")),
@@ -598,15 +830,17 @@ def test_answers_are_handed_to_the_core_in_its_types(t):
     assert policy.policy_state(t.ctx) == {"lists": "a1"}
 
 
-def test_folio_added_must_leave_every_folio_on_a_list(t):
-    policy = load("""
-        INTERFACE_VERSION = (1, 1)
-
-        def folio_added(ctx, folios):
-            pass
-    """)
-    fault = fault_of(policy.folio_added, t.ctx, off_lists(t))
-    assert fault.kind is ExitKind.INVALID and "left on no list" in fault.message
+def test_folio_added_must_leave_every_folio_on_a_list_which_the_core_checks(t):
+    """simulator.ejection checks it for every untrusted policy; the sandbox
+    does not check it a second time."""
+    source = FIFO.replace("def folio_added(ctx, folios):\n        place(ctx, folios)", "def folio_added(ctx, folios):\n        pass")
+    assert source != FIFO
+    load(source, t).folio_added(t.ctx, off_lists(t))  # the sandbox lets it through...
+    m = running_machine(SandboxedPolicy(compiled(source), "loses"))  # ...the core does not
+    m.run()
+    [record] = m.ejections
+    assert record["kind"] == "invalid" and record["hook"] == "folio_added" and "left on no list" in record["message"]
+    assert m.policy.name == record["fallback"] and m.total_accesses == 20000
 
 
 MOVES = """
@@ -629,12 +863,62 @@ MOVES = """
 def test_a_folio_taken_off_a_list_must_be_put_back_within_the_call(t):
     policy = load(MOVES, t)
     folios = t.fault(ANON, range(4))
+    active = policy.maps["L"].lookup(0)
     policy.folio_accessed(t.ctx, folios)  # a move in two steps
-    assert (t.m.lists.page_list[folios] == policy.maps["L"].lookup(0)).all()
+    assert (t.m.lists.page_list[folios] == active).all()
     fault = fault_of(policy.folio_accessed, t.ctx, folios[:1])
     assert fault.kind is ExitKind.INVALID and "list_del" in fault.message and fault.line == 8
-    t.m.lists.add(0, folios[:1])
-    policy.folio_removed(t.ctx, folios)  # leaving memory: off the lists for good
+    assert t.m.lists.page_list[folios[0]] == active, "put back where it was, for the fallback to adopt"
+    t.m.lists.delete(folios)  # leaving memory: the core takes them off their lists...
+    policy.folio_removed(t.ctx, folios)  # ...and the policy's list_del finds them on none
+
+
+def test_folio_removed_may_not_take_other_folios_off_their_lists(t):
+    policy = load(MOVES, t)
+    staying, leaving = t.fault(ANON, range(4)), t.fault(ANON, range(4, 6))
+    t.m.lists.delete(leaving)
+    fault = fault_of(policy.folio_removed, t.ctx, staying)
+    assert fault.kind is ExitKind.INVALID and "list_del" in fault.message and fault.line == 13
+    assert (t.m.lists.page_list[staying] >= 0).all()
+
+
+def test_a_call_that_fails_halfway_through_a_move_leaves_every_folio_on_its_list(t):
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+        L = ArrayMap(1)
+
+        def policy_init(ctx):
+            L.update(0, ctx.list_create(0, LRU_ANON, True, "active"))
+
+        def folio_accessed(ctx, folios):
+            ctx.list_del(folios)
+            ctx.list_add(L.lookup(0), folios[:1])
+            ctx.list_del(folios[:1])
+            return 1 // 0
+    """, t)
+    folios = t.fault(ANON, range(3))
+    before = t.m.lists.page_list[folios].copy()
+    fault = fault_of(policy.folio_accessed, t.ctx, folios)
+    assert fault.kind is ExitKind.ERROR and fault.line == 12
+    after = t.m.lists.page_list[folios]
+    assert after[0] == policy.maps["L"].lookup(0), "the list it was last taken off"
+    assert (after[1:] == before[1:]).all()
+
+
+def test_a_policy_ejected_for_a_folio_it_took_off_its_list_hands_every_folio_to_the_fallback():
+    """Folios other than the batch's: the fallback's answer to the same call
+    would not place them. The invariants (checked after every step) hold."""
+    policy = SandboxedPolicy(compiled(FIFO + """
+    def folio_accessed(ctx, folios):
+        ctx.list_del(ctx.list_peek(LISTS.lookup(LRU_ANON), 8))
+"""), "leaves")
+    m = running_machine(policy)
+    m.run()
+    [record] = m.ejections
+    assert record["kind"] == "invalid" and "list_del" in record["message"] and record["hook"] == "folio_accessed"
+    assert m.total_accesses == 20000
+    resident = np.flatnonzero(m.folios.lruvec >= 0)
+    assert (m.lists.page_list[resident] >= 0).all()
 
 
 def test_a_verified_fifo_runs_a_machine_to_the_end():
@@ -751,6 +1035,72 @@ def test_repeated_slow_calls_eject(t):
     policy.age(t.ctx, t.request())
     fault = fault_of(policy.age, t.ctx, t.request())
     assert fault.kind is ExitKind.SLOW and fault.dump["slow_calls"] == 3 and fault.dump["calls"] == 3
+
+
+class FakeClock:
+    """The runtime's perf_counter_ns, moving only when the policy calls
+    ctx.now(), by `step` ns: a call lasts exactly what the test says."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self.step = 0
+
+    def __call__(self) -> int:
+        return self.ns
+
+    def advance(self) -> int:
+        self.ns += self.step
+        return 0
+
+
+NOW = """
+    INTERFACE_VERSION = (1, 1)
+
+    def age(ctx, request):
+        return ctx.now()
+"""
+
+
+@pytest.fixture
+def clock(t, monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(runtime, "perf_counter_ns", fake)
+    monkeypatch.setattr(type(t.ctx), "now", lambda self: fake.advance())
+    return fake
+
+
+def calls_lasting(policy, t, clock, durations_ns) -> None:
+    for ns in durations_ns:
+        clock.step = ns
+        policy.age(t.ctx, t.request())
+
+
+def test_slow_calls_eject_only_when_many_fall_in_a_window_of_calls(t, clock):
+    policy = load(NOW, limits=SandboxLimits(slow_ns=10, deadline_ns=1000, max_slow_calls=3, slow_window=5))
+    calls_lasting(policy, t, clock, [11, 0, 10, 11, 0, 0, 11])  # slow: calls 1, 4, 7 (10 is not slow)
+    assert policy.slow_calls == 3, "3 slow calls in all, never 3 within 5 calls"
+    fault = fault_of(calls_lasting, policy, t, clock, [11])  # slow: 4, 7, 8
+    assert fault.kind is ExitKind.SLOW and "3 of the last 5 calls" in fault.message
+    assert fault.dump["calls"] == 8 and fault.dump["slow_calls"] == 4
+
+
+def test_the_default_limits_fit_the_verifier_cost_bound(t, clock):
+    """COST_LIMIT statements with checked helpers take a second or two: the
+    deadline is 2 s, a slow call one over 100 ms, and SLOW 16 slow calls
+    within 256. A naive per-folio loop over a full batch (some 30 ms) is
+    never slow."""
+    limits = SandboxLimits()
+    assert (limits.deadline_ns, limits.slow_ns, limits.max_slow_calls, limits.slow_window) == (2 * 10**9, 10**8, 16, 256)
+    assert limits.budget == surface.COST_LIMIT
+    policy = load(NOW)
+    calls_lasting(policy, t, clock, [30_000_000] * 300 + [1_900_000_000])
+    assert policy.slow_calls == 1
+    calls_lasting(policy, t, clock, ([0] * 17 + [150_000_000]) * 60)  # at most 15 slow calls in any 256: it goes on
+    assert policy.slow_calls == 61
+    fault = fault_of(calls_lasting, policy, t, clock, [150_000_000] * 16)
+    assert fault.kind is ExitKind.SLOW and "16 of the last 256 calls" in fault.message
+    fault = fault_of(calls_lasting, load(NOW), t, clock, [2_000_000_001])
+    assert fault.kind is ExitKind.DEADLINE and "2000 ms" in fault.message
 
 
 def test_a_policy_that_cannot_load_is_a_policy_error():

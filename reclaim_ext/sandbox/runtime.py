@@ -30,28 +30,54 @@ because of one way a policy could hurt the machine it runs in:
 - ``_mul_ _pow_ _lshift_ _add_``: Python integers grow without bound and
   their arithmetic slows with their size, so every int these produce must
   fit in 64 bits (|x| < 2**64), checked from the operands' bit lengths
-  before any large product is computed. Sequences repeated or concatenated
-  are bounded in length before they are built.
+  before any large product is computed (RESOURCE). Sequences repeated or
+  concatenated are bounded in length before they are built.
 - ``_mod_``: ``"%*d" % (10**9, 1)`` allocates a gigabyte; %-formatting of
   strings is refused outright.
 - ``_unpack_sequence_``: unpacking pulls at most the sequence limit of
   items out of an iterator, never ``list()`` of an unbounded one.
+- ``_binop_(op, a, b)``: ``-``, ``/``, ``//``, ``&``, ``|``, ``^``, ``>>``,
+  the symbol as a str. None of them builds a large value from small ones,
+  but ``-`` grows an int by a bit (checked as ``+`` is), and numpy meeting
+  a list, tuple or range next to an array or a numpy number converts it to
+  an array in C, however large: ``folios - [[0] * 1024] * 1048576`` is
+  8 GB that neither the counter nor the clock can stop. That refusal
+  (RESOURCE) is shared by every arithmetic guard.
+- ``_compare_(op, a, b)``: ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``,
+  ``in``, ``not in``. Comparisons do their work in C: numpy converts a
+  list next to an array as above (``x in array`` too); two lists compare
+  item by item however deeply nested (``[[0] * 2**20] * 2**20`` against an
+  equal copy is 10**12 comparisons), so containers are weighed first,
+  their items counted with shared structure counted each time it is
+  reached, and refused (RESOURCE) past max_compare_items (a tuple looked
+  up in a dict or set too: its hash is its items'); ``0.5 in
+  range(10**18)`` walks the range in C, so a range is searched for an int
+  only (a float or a numpy number as the int it equals, anything else is
+  refused); and ``in`` searches only lists, tuples, dicts, sets, strings,
+  ranges and arrays (``x in enumerate(range(10**18))`` walks it too).
+
+Both take two numbers (int, float, bool) on a fast path of ``type() is``
+checks: a dict lookup of the operator and the operation, plus, for an int
+result of ``_binop_``, the 64-bit check.
 
 A guard that refuses raises PolicyFault: RESOURCE for a limit, ERROR for a
 forbidden operation. The helpers of the context (SandboxContext) check
-their arguments before they reach the core and raise HELPER; the answers of
-the hooks are checked before the core sees them (INVALID). Whatever the
-policy's code raises becomes a PolicyFault naming the line of the policy's
-own file, with a dump of its maps and counters, and the core ejects it.
+their arguments before they reach the core and raise HELPER (folio ids are
+an int or a 1-D numpy integer array, never a list or tuple that numpy would
+convert); the answers of the hooks are checked before the core sees them
+(INVALID). Whatever the policy's code raises becomes a PolicyFault naming
+the line of the policy's own file, with a dump of its maps and counters,
+and the core ejects it.
 
 What the guards cannot see, the verifier refuses: comprehensions (their
 loops do not tick), f-strings (a format spec allocates), min() and max()
-over one iterable (a loop in C). Operators the compiled code does not route
-through a guard (``-``, ``/``, ``//``, ``&``, ``|``, ``^``, ``>>``,
-comparisons) run as Python's: an int grows by at most one bit per such
-operation, which the budget and the clock bound; but numpy expands a nested
-list met there (``folios - nested``) unchecked, a gap only a guard on
-those operators can close.
+over one iterable (a loop in C). The verifier leaves an operator or a
+comparison plain next to a literal (``i + 1``, ``n - 1``, ``x < 5``,
+``x is None``): an int then grows by at most the literal, which the budget
+and the clock bound, and numpy meets no list. ``in`` is the exception: a
+literal float, str or None searched for in a range or an enumerate walks
+it, so ``in`` and ``not in`` must reach ``_compare_`` whatever their
+operands.
 """
 
 from __future__ import annotations
@@ -60,10 +86,12 @@ import builtins
 import dataclasses
 import operator
 import reprlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import EnumType
-from itertools import chain, islice, repeat
+from functools import partial
+from itertools import chain, compress, islice, repeat
 from time import perf_counter_ns
 from types import FunctionType, TracebackType
 from typing import Any
@@ -86,7 +114,7 @@ from hooks.types import (
     Victims,
 )
 from reclaim_ext.sandbox import surface
-from reclaim_ext.sandbox.maps import MAP_TYPES, NUMPY_INTS
+from reclaim_ext.sandbox.maps import MAP_TYPES, NUMPY_FLOATS, NUMPY_INTS
 from simulator.context import PolicyContextError
 from simulator.policy import ExitKind, PolicyError, PolicyFault, spec_argnames
 
@@ -105,11 +133,17 @@ class SandboxLimits:
     """What one call of a policy may use. The defaults suit a real run;
     tests shrink them."""
 
+    # The verifier bounds a call at COST_LIMIT statements, which checked
+    # helpers in Python may take a second or two to run: the deadline is
+    # above that, and a slow call (a naive per-folio loop over a full batch
+    # takes some 30 ms) is one well above what a batch should cost.
     budget: int = surface.COST_LIMIT  # loop iterations (back edges) per call
-    deadline_ns: int = 100_000_000  # wall time of one call before DEADLINE
-    slow_ns: int = 10_000_000  # a call longer than this is slow...
-    max_slow_calls: int = 16  # ...and this many slow calls eject (SLOW)
+    deadline_ns: int = 2_000_000_000  # wall time of one call before DEADLINE
+    slow_ns: int = 100_000_000  # a call longer than this is slow...
+    max_slow_calls: int = 16  # ...and this many slow calls...
+    slow_window: int = 256  # ...among the last this many calls eject (SLOW)
     max_list_len: int = 1 << 20  # elements of a list or tuple a policy builds
+    max_compare_items: int = 1 << 22  # items one comparison or `in` may touch (nested lists, strings, arrays)
     max_str_len: int = 1 << 16  # characters of a string a policy builds
     int_bits: int = surface.INT_LIMIT.bit_length() - 1  # |x| < 2**int_bits for the ints *, **, <<, + produce
     max_lists: int = 4096  # lists a policy may create (each costs the core memory)
@@ -249,12 +283,65 @@ def _is_numpy(x: object) -> bool:
     return isinstance(x, (np.ndarray, np.generic))
 
 
+# what numpy converts to an array when it meets one next to an array: a
+# nested list becomes an array of the product of its lengths, a range one
+# of its length, in C
+_SEQUENCES = (list, tuple, range)
+
+
 def _no_list_into_numpy(a: object, b: object, symbol: str) -> None:
-    """numpy turns a list operand into an array of the product of its
-    nested lengths, in C: an array combines with arrays and numbers only."""
-    for x, y in ((a, b), (b, a)):
-        if _is_numpy(x) and isinstance(y, (list, tuple)):
-            raise _forbidden(f"{symbol}: an array combines with arrays and numbers, not with a {type(y).__name__}")
+    """Refuse a list, tuple or range next to a numpy array or scalar (RESOURCE):
+    numpy would convert it in C, however large, where neither the back-edge
+    counter nor the clock can stop it (``[[0] * 1024] * 1048576`` is 8 GB).
+    An array combines with arrays and numbers only."""
+    if isinstance(b, _SEQUENCES) and _is_numpy(a):
+        a, b = b, a
+    elif not (isinstance(a, _SEQUENCES) and _is_numpy(b)):
+        return
+    raise _resource(f"{symbol}: an array combines with arrays and numbers, not with a {type(a).__name__} "
+                    "(numpy would convert it, however large)")
+
+
+# Operands a comparison or an arithmetic operator handles in O(1): Python's
+# and numpy's numbers (numpy's are fixed-width: they wrap, they never grow).
+_NUMBERS = frozenset({int, float, bool, np.bool_}) | NUMPY_INTS | NUMPY_FLOATS
+# items a sequence may hold for it to be compared item by item in O(1) each
+_FLAT_ITEMS = _NUMBERS | {type(None)}
+_NESTED_STEP = 64  # what walking one nested item in Python costs, in compared items
+# what compares item by item (an array compares elementwise, in O(its size))
+_COLLECTIONS = (list, tuple, set, frozenset)
+_CONTAINERS = (*_COLLECTIONS, dict)
+
+
+def _compared_items(x: object, left: int, symbol: str) -> int:
+    """`left` minus the items comparing (or hashing) x can touch, in C:
+    a list, tuple, set or dict counts its items (a dict its keys and its
+    values) plus what they touch, a str its length, an array its size. Shared structure counts each time
+    it is reached (``[[0] * 1024] * 1024`` is a million items), as the
+    comparison reaches it. Raises RESOURCE once `left` runs out, and each
+    nested item walked costs _NESTED_STEP, so the walk in Python is short
+    too."""
+    if isinstance(x, _COLLECTIONS):
+        left -= len(x)
+        if left >= 0 and not _FLAT_ITEMS.issuperset(map(type, x)):  # a C loop for the flat lists of numbers
+            for item in compress(x, map(operator.not_, map(_FLAT_ITEMS.__contains__, map(type, x)))):
+                left = _compared_items(item, left - _NESTED_STEP, symbol)
+    else:
+        kind = type(x)
+        if kind is str:
+            left -= len(x)
+        elif kind is dict:
+            left = _compared_items(tuple(x.values()), _compared_items(tuple(x), left, symbol), symbol)
+        elif kind is np.ndarray:
+            left -= x.size
+        elif kind is ScanDecision:  # a dataclass: == compares its fields, which a policy sets
+            left = _compared_items((x.scan, x.age, x.batch), left, symbol)
+        else:
+            left -= 1
+    if left < 0:
+        raise _resource(f"{symbol}: a comparison of more items than a policy may compare at once (nested lists, "
+                        "strings or arrays)")
+    return left
 
 
 def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
@@ -264,13 +351,14 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
     float) in a few comparisons and leaves the rest to a slow path."""
     bits = limits.int_bits
     int_limit = 1 << bits
+    neg_limit = -int_limit
     max_list, max_str = limits.max_list_len, limits.max_str_len
 
     def too_big(symbol: str) -> PolicyFault:
         return _resource(f"{symbol}: an integer beyond {bits} bits")
 
     def fits(value: int, symbol: str) -> int:
-        if -int_limit < value < int_limit:
+        if neg_limit < value < int_limit:
             return value
         raise too_big(symbol)
 
@@ -353,7 +441,7 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
     def _add_(a: object, b: object) -> object:
         if type(a) is int and type(b) is int:
             total = a + b
-            if -int_limit < total < int_limit:
+            if neg_limit < total < int_limit:
                 return total
             raise too_big("+")
         if type(a) is float or type(b) is float:
@@ -369,11 +457,114 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         _no_list_into_numpy(a, b, "%")
         return a % b
 
+    # -- - / // & | ^ >> ------------------------------------------------------
+    binary = {"-": operator.sub, "/": operator.truediv, "//": operator.floordiv, "&": operator.and_,
+              "|": operator.or_, "^": operator.xor, ">>": operator.rshift}
+
+    def unknown(kind: str, op: object) -> PolicyFault:
+        return _forbidden(f"the {kind} {_brief(op)} is not allowed")
+
+    def binop_other(op: str, a: object, b: object) -> object:
+        apply = binary.get(op)
+        if apply is None:
+            raise unknown("operator", op)
+        if type(a) in _NUMBERS and type(b) in _NUMBERS:  # a numpy scalar: fixed width
+            result = apply(a, b)
+            return result if type(result) is not int else fits(result, op)
+        _no_list_into_numpy(a, b, op)
+        return apply(a, b)
+
+    def _binop_(op: str, a: object, b: object) -> object:
+        """``a - b`` and the other operators that cannot build a large value
+        from small ones: only an int result is checked (``-`` grows by a
+        bit; ``&`` and ``^`` can reach -2**64; an int from int() of a huge
+        float is caught when it is next computed with)."""
+        ta = type(a)
+        tb = type(b)
+        if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+            if op == "-":  # the most common, inline
+                result = a - b
+            else:
+                try:
+                    result = binary[op](a, b)
+                except KeyError:
+                    raise unknown("operator", op) from None
+            if type(result) is not int or neg_limit < result < int_limit:
+                return result
+            raise too_big(op)
+        return binop_other(op, a, b)
+
+    # -- == != < <= > >= in, not in --------------------------------------------
+    comparisons = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+                   ">=": operator.ge}
+    max_compare = limits.max_compare_items
+
+    def contains(b: object, a: object, op: str) -> bool:
+        """``a in b``, in a container whose search is bounded: a range
+        searches by arithmetic for an int only (for anything else it walks
+        every number in C, ``0.5 in range(10**18)``); a list or tuple
+        compares `a` with each item; a dict or set hashes `a`."""
+        kind = type(b)
+        if kind is range:
+            ta = type(a)
+            if ta is int or ta is bool:
+                return a in b
+            if ta in NUMPY_INTS or ta is np.bool_:
+                return int(a) in b
+            if ta is float or ta in NUMPY_FLOATS:
+                return float(a).is_integer() and int(a) in b
+            raise _forbidden(f"{op}: a range holds ints only, not a {ta.__name__}")
+        if isinstance(b, (list, tuple)):
+            left = _compared_items(b, max_compare, op)
+            if type(a) not in _FLAT_ITEMS and type(a) is not str:  # compared with each item in turn
+                _compared_items(a, left // max(len(b), 1), op)
+            return a in b
+        if kind is dict or kind is set or kind is frozenset:
+            if isinstance(a, tuple):  # a tuple's hash is its items' (not cached)
+                _compared_items(a, max_compare, op)
+            return a in b
+        if kind is str:
+            return a in b
+        if kind is np.ndarray or isinstance(b, np.generic):
+            _no_list_into_numpy(a, b, op)
+            return a in b
+        raise _forbidden(f"{op}: membership is tested in a list, tuple, dict, set, str, range or array only "
+                         f"(here: a {kind.__name__})")
+
+    def compare_other(op: str, a: object, b: object) -> object:
+        if op == "in":
+            return contains(b, a, op)
+        if op == "not in":
+            return not contains(b, a, op)
+        apply = comparisons.get(op)
+        if apply is None:
+            raise unknown("comparison", op)
+        ta, tb = type(a), type(b)
+        if ta in _NUMBERS and tb in _NUMBERS:
+            return apply(a, b)
+        _no_list_into_numpy(a, b, op)
+        if (isinstance(a, _CONTAINERS) or ta is ScanDecision) and (isinstance(b, _CONTAINERS) or tb is ScanDecision):
+            # two containers compare item by item, however deeply nested
+            _compared_items(b, _compared_items(a, max_compare, op), op)
+        return apply(a, b)
+
+    def _compare_(op: str, a: object, b: object) -> object:
+        """``a < b`` and the other comparisons. Two numbers compare as they
+        are (an int from int() of a huge float included: comparing it is
+        cheap, and it is caught when it is next computed with)."""
+        ta = type(a)
+        tb = type(b)
+        if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+            try:
+                return comparisons[op](a, b)
+            except KeyError:
+                pass  # `in` and `not in`: a number is no container; or an unknown symbol
+        return compare_other(op, a, b)
+
     # -- x op= y: the same guard as x = x op y --------------------------------
     inplace = {
-        "+=": _add_, "-=": operator.sub, "*=": _mul_, "/=": operator.truediv, "//=": operator.floordiv,
-        "%=": _mod_, "**=": _pow_, "<<=": _lshift_, ">>=": operator.rshift,
-        "&=": operator.and_, "|=": operator.or_, "^=": operator.xor,
+        "+=": _add_, "*=": _mul_, "%=": _mod_, "**=": _pow_, "<<=": _lshift_,
+        **{symbol + "=": partial(_binop_, symbol) for symbol in binary},
     }
 
     def _inplacevar_(op: str, a: object, b: object) -> object:
@@ -381,7 +572,7 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         place, which changes nothing for a policy (its lists are local)."""
         if op == "+=" and type(a) is int and type(b) is int:  # the loop counter
             total = a + b
-            if -int_limit < total < int_limit:
+            if neg_limit < total < int_limit:
                 return total
         apply = inplace.get(op)
         if apply is None:
@@ -408,7 +599,7 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
 
     return {
         "_mul_": _mul_, "_pow_": _pow_, "_lshift_": _lshift_, "_add_": _add_, "_mod_": _mod_,
-        "_inplacevar_": _inplacevar_,
+        "_binop_": _binop_, "_compare_": _compare_, "_inplacevar_": _inplacevar_,
         "_unpack_sequence_": _unpack_sequence_, "_iter_unpack_sequence_": _iter_unpack_sequence_,
         "_getattr_": _getattr_, "_getitem_": _getitem_, "_getiter_": _getiter_, "_write_": _write_,
     }
@@ -433,8 +624,9 @@ class SandboxContext:
     PolicyFault(HELPER) naming the helper and the argument.
 
     The context also notes the folios the policy takes off a list with
-    list_del, so that the sandbox can check at the end of the call that
-    each is on a list again (a move done in two steps).
+    list_del, and the lists they were on, so that the sandbox can check at
+    the end of the call that each is on a list again (a move done in two
+    steps), and put back where it was any that is not.
     """
 
     def __init__(self, core: Any, nr_pages: int, limits: SandboxLimits) -> None:
@@ -445,7 +637,7 @@ class SandboxContext:
         self.lruvecs = tuple(int(v) for v in core.lruvecs)
         self._lruvec_set = frozenset(self.lruvecs)
         self._lists: set[int] = set()
-        self._detached: list[np.ndarray] = []  # taken off a list by list_del this call
+        self._detached: list[tuple[np.ndarray, np.ndarray]] = []  # (folios, their lists) list_del took them off, this call
 
     # -- argument checks ------------------------------------------------------
     def _folios(self, helper: str, folios: object) -> FolioIds:
@@ -600,9 +792,10 @@ class SandboxContext:
         ids = self._folios("list_del", folios)
         self._distinct("list_del", ids)
         ids = np.atleast_1d(ids)
-        on_list = ids[self._core.folio_list(ids) >= 0]
-        if on_list.size:
-            self._detached.append(on_list)
+        lists = self._core.folio_list(ids)
+        on_list = lists >= 0
+        if on_list.any():
+            self._detached.append((ids[on_list], lists[on_list]))
         self._core.list_del(ids)
 
     def list_len(self, lst: int) -> int:
@@ -775,6 +968,7 @@ def _join(values: list[np.ndarray | None], spans: tuple[tuple[int, int], ...]) -
 # The plugin
 # ----------------------------------------------------------------------
 _SAFE_BUILTINS = {name: getattr(builtins, name) for name in surface.SAFE_BUILTINS}
+_NO_FOLIOS = np.empty(0, np.int64)
 _MAP_CLASSES = tuple(MAP_TYPES.values())
 
 
@@ -809,8 +1003,12 @@ class SandboxedPolicy:
     the core's context) and read-only views of the batch arrays, split at
     MAX_FOLIO_BATCH so that a loop over a batch stays within what the
     verifier bounded; arms the budget and the deadline; times the call and
-    counts slow ones; checks the answer; and turns anything the policy
-    raises into a PolicyFault with the policy's line and a dump.
+    counts slow ones over a sliding window of calls; checks that folios
+    taken off a list with list_del are on one again; checks the answer; and
+    turns anything the policy raises into a PolicyFault with the policy's
+    line and a dump. What simulator.ejection checks itself for every
+    untrusted policy (every folio on a list after folio_added and
+    folio_putback) is not checked twice.
     """
 
     reclaim_ext_untrusted = True
@@ -825,7 +1023,8 @@ class SandboxedPolicy:
         self.INTERFACE_VERSION = tuple(verified.interface_version)
         self.limits = limits
         self.calls = 0
-        self.slow_calls = 0
+        self.slow_calls = 0  # in all, for the dump
+        self._recent_slow: deque[int] = deque(maxlen=max(1, limits.max_slow_calls))  # call numbers of the last slow calls
         self._watch_ns = min(limits.slow_ns, limits.deadline_ns)  # a call longer than this is looked at
         self._code_filename = verified.code.co_filename
         self._source_lines = verified.source.splitlines()
@@ -899,7 +1098,7 @@ class SandboxedPolicy:
     def _context(self, core: Any) -> SandboxContext:
         return self._ctx if core is self._core else self._attach(core)
 
-    def _run(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None, values: tuple, detach_ok: bool = False) -> Any:
+    def _run(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None, values: tuple) -> Any:
         """Call the policy's function with the parameters it takes, under the
         budget and the clock. `values` are the spec's, the context first."""
         args = values if pick is None else tuple([values[i] for i in pick])
@@ -912,44 +1111,65 @@ class SandboxedPolicy:
         try:
             answer = fn(*args)
         except PolicyFault as fault:
+            self._put_back(ctx)
             raise self._located(fault, _policy_line(fault.__traceback__, self._code_filename), fn) from None
         except Exception as err:  # any exception of the policy's code ejects it (KeyboardInterrupt is the user's)
+            self._put_back(ctx)
             raise self._located(_classify(err), _policy_line(err.__traceback__, self._code_filename), fn) from err
         elapsed = perf_counter_ns() - start
+        if ctx._detached:
+            self._check_detached(hook, fn, ctx)
         if elapsed > self._watch_ns:
             self._overran(hook, fn, elapsed)
-        if ctx._detached and not detach_ok:
-            self._check_detached(hook, fn, ctx)
         return answer
 
     def _overran(self, hook: str, fn: FunctionType, elapsed: int) -> None:
         """A call past its deadline (one that ticked too little for the
-        counter to see it) ejects; a slow call counts towards SLOW."""
+        counter to see it) ejects; so do max_slow_calls slow calls within
+        slow_window calls (a sliding window: a long run with a slow call now
+        and then is not ejected for their sum)."""
         if elapsed > self.limits.deadline_ns:
             raise self._located(PolicyFault(ExitKind.DEADLINE, f"{hook} ran {elapsed / 1e6:.1f} ms, past its deadline of "
                                                                f"{self.limits.deadline_ns / 1e6:g} ms"), None, fn)
         if elapsed <= self.limits.slow_ns:
             return
         self.slow_calls += 1
-        if self.slow_calls >= self.limits.max_slow_calls:
-            raise self._located(PolicyFault(ExitKind.SLOW, f"{self.slow_calls} calls ran longer than "
+        recent = self._recent_slow
+        recent.append(self.calls)
+        window = self.limits.slow_window
+        if len(recent) == recent.maxlen and self.calls - recent[0] < window:
+            raise self._located(PolicyFault(ExitKind.SLOW, f"{len(recent)} of the last {window} calls ran longer than "
                                                            f"{self.limits.slow_ns / 1e6:g} ms (the last: {hook}, "
                                                            f"{elapsed / 1e6:.1f} ms)"), None, fn)
 
     def _check_detached(self, hook: str, fn: FunctionType, ctx: SandboxContext) -> None:
         """Folios taken off a list with list_del must be on a list again by
-        the end of the call: a resident folio on no list is never reclaimed."""
-        ids = np.concatenate(ctx._detached)
-        ctx._detached.clear()
-        lost = ids[self._core.folio_list(ids) < 0]
+        the end of the call: a resident folio on no list is never reclaimed.
+        (In folio_removed too: the core takes the batch off its lists before
+        the call, so what list_del finds on a list there is another folio.)"""
+        lost = self._put_back(ctx)
         if lost.size:
             raise self._invalid(hook, fn, f"folio {lost[0]} was taken off its list with list_del and put on no list again")
 
-    def _check_placed(self, hook: str, fn: FunctionType, folios: np.ndarray) -> None:
-        lists = self._core.folio_list(folios)
-        if folios.size and np.minimum.reduce(lists) < 0:
-            lost = folios[lists < 0]
-            raise self._invalid(hook, fn, f"{lost.size} folios were left on no list (folio {lost[0]} first)")
+    def _put_back(self, ctx: SandboxContext) -> np.ndarray:
+        """Put each folio the call took off a list with list_del and left on
+        none back on the list it was taken off (the last, if more than one),
+        and return them. A call that fails halfway through a move leaves
+        every folio on a list, where ejection finds it for the fallback."""
+        if not ctx._detached:
+            return _NO_FOLIOS
+        ids = np.concatenate([folios for folios, _ in ctx._detached])
+        lists = np.concatenate([lists for _, lists in ctx._detached])
+        ctx._detached.clear()
+        lost = self._core.folio_list(ids) < 0
+        if not lost.any():
+            return _NO_FOLIOS
+        ids, lists = ids[lost][::-1], lists[lost][::-1]  # the last list_del of a folio first
+        ids, last = np.unique(ids, return_index=True)
+        lists = lists[last]
+        for lst in np.unique(lists):
+            self._core.list_add(int(lst), ids[lists == lst])
+        return ids
 
     def _answer(self, hook: str, fn: FunctionType, check: Callable, answer: Any, *args: Any) -> Any:
         try:
@@ -991,26 +1211,20 @@ class SandboxedPolicy:
         return wrapper
 
     def _batch_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
-        """folio_added, folio_accessed, folio_removed: (ctx, folios)."""
-        placed = hook == "folio_added"
-        detach_ok = hook == "folio_removed"  # the core took them off their lists already
-
+        """folio_added, folio_accessed, folio_removed: (ctx, folios). That
+        folio_added (and folio_putback) leave every folio on a list is the
+        core's check (simulator.ejection), made for any untrusted policy."""
         def wrapper(ctx, folios):
             sctx = self._context(ctx)
             for lo, hi in _spans(len(folios)):
-                part = _readonly(folios, lo, hi)
-                self._run(hook, fn, pick, (sctx, part), detach_ok)
-                if placed:
-                    self._check_placed(hook, fn, part)
+                self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi)))
         return wrapper
 
     def _putback_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def folio_putback(ctx, folios, reasons, request):
             sctx = self._context(ctx)
             for lo, hi in _spans(len(folios)):
-                part = _readonly(folios, lo, hi)
-                self._run(hook, fn, pick, (sctx, part, _readonly(reasons, lo, hi), request))
-                self._check_placed(hook, fn, part)
+                self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi), _readonly(reasons, lo, hi), request))
         return folio_putback
 
     def _evicted_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
