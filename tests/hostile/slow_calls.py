@@ -1,0 +1,31 @@
+"""ejected slow: calls ran longer than 1 ms
+
+Each call well within its deadline but slow, again and again: with tiny
+limits (1 ms a call, 3 slow calls) the policy is ejected as sched_ext ejects
+a scheduler that keeps stalling.
+limits: slow_ns=1_000_000, max_slow_calls=3
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    return ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), min(request.nr_to_scan, 1024))
+
+
+def folio_accessed(ctx, folios):
+    n = 0
+    for i in range(100000):
+        n += i

@@ -1,0 +1,26 @@
+"""ejected invalid: a folio is named twice
+
+The same folio named twice among the victims: the core would isolate it
+twice and count it freed twice.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    oldest = ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), 1)
+    if len(oldest) == 0:
+        return oldest
+    return [oldest[0], oldest[0]]

@@ -1,0 +1,29 @@
+"""ejected invalid: is on another lruvec
+
+Victims taken from the other node's lruvec: reclaim on one node freeing
+another's memory, which the kernel's per-node accounting never allows.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        other = ctx.lruvecs[i]
+        if other != request.lruvec:
+            foreign = ctx.list_peek(LISTS.lookup(other * 2 + request.lru_type), 8)
+            if len(foreign) > 0:
+                return foreign
+    return ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), min(request.nr_to_scan, 1024))

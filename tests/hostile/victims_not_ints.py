@@ -1,0 +1,23 @@
+"""ejected@22 invalid: ints
+
+Victims that are not folio ids: floats, which numpy would truncate into
+someone else's folio.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    return [0.5, 1.5]
