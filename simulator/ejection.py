@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hooks.types import POLICY_FLAGS, REFAULT_ACTIVATE, REFAULT_WORKINGSET, ScanDecision, Victims
+from hooks.types import LRU_TYPES, POLICY_FLAGS, REFAULT_ACTIVATE, REFAULT_WORKINGSET, ScanDecision, Victims
 from simulator.policy import BoundPolicy, ExitKind, PolicyFault
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def adopt_folios(m: Machine, in_flight: np.ndarray) -> None:
     adopted = np.concatenate(held) if held else np.empty(0, np.int64)
     if in_flight.size:
         adopted = adopted[~np.isin(adopted, in_flight)]
+    adopted = adopted[m.folios.node[adopted] >= 0]
     lists.reset()
     f = m.folios
     f.flags &= np.uint16(~POLICY_FLAGS & 0xFFFF)
@@ -128,19 +129,29 @@ def _check_placed(m: Machine, args: tuple, answer: Any) -> None:
         raise _invalid(f"{lost.size} folios were left on no list (folio {int(lost[0])} first)")
 
 
+def _check_gone(m: Machine, args: tuple, answer: Any) -> None:
+    """folio_evicted and folio_removed: the folios are leaving memory; a
+    policy that puts one back on a list would leave a list entry pointing
+    at a free frame."""
+    folios = np.asarray(args[1], np.int64)
+    kept = folios[m.lists.page_list[folios] >= 0]
+    if kept.size:
+        raise _invalid(f"folio {int(kept[0])} is leaving memory but was put on a list")
+
+
 def check_victims(m: Machine, args: tuple, answer: Any) -> None:
     """Each victim must be resident on the request's lruvec, of the type
-    scanned, on one of the policy's lists, and named once."""
+    scanned, on one of the policy's lists, and named once; the counts must
+    be counts of what the lruvec holds. A policy that has folios to give and
+    keeps giving none is stalling reclaim (sched_ext's watchdog)."""
     sc = args[1]
     if isinstance(answer, Victims):
         folios, lru_type = answer.folios, sc.lru_type if answer.lru_type is None else answer.lru_type
-        if int(answer.nr_scanned) < 0 or (answer.nr_used is not None and int(answer.nr_used) < 0):
-            raise _invalid("select_victims: negative nr_scanned or nr_used")
+        _check_scan_counts(m, sc, answer)
     else:
         folios, lru_type = answer, sc.lru_type
-    if folios is None:
-        return
-    folios = np.asarray(folios).ravel()
+    folios = np.asarray(folios if folios is not None else np.empty(0, np.int64)).ravel()
+    _watch_for_stall(m, sc, lru_type, folios.size)
     if folios.size == 0:
         return
     if not np.issubdtype(folios.dtype, np.integer):
@@ -158,6 +169,34 @@ def check_victims(m: Machine, args: tuple, answer: Any) -> None:
             raise _invalid(f"select_victims: folio {int(folios[bad][0])} {problem}")
     if np.unique(folios).size != folios.size:
         raise _invalid("select_victims: a folio is named twice")
+
+
+def _check_scan_counts(m: Machine, sc: Any, answer: Victims) -> None:
+    held = sum(m.lruvec_type_sizes(sc.lruvec))
+    for name in ("nr_scanned", "nr_used"):
+        value = getattr(answer, name)
+        if value is None and name == "nr_used":
+            continue
+        if not isinstance(value, (int, np.integer)) or not 0 <= value <= max(held, sc.nr_to_scan):
+            raise _invalid(f"select_victims: {name} {value!r} is not a count of what the lruvec holds ({held})")
+    if answer.lru_type not in (None, *LRU_TYPES):
+        raise _invalid(f"select_victims: lru_type {answer.lru_type!r} is not an LRU type")
+
+
+# sched_ext's watchdog ejects a scheduler that leaves a runnable task
+# unscheduled for 30 s; reclaim's equivalent is a policy that answers
+# nothing, call after call, while its lists hold folios of the type asked.
+STALL_CALLS = 256
+
+
+def _watch_for_stall(m: Machine, sc: Any, lru_type: int, nr_victims: int) -> None:
+    if nr_victims or m.lruvec_type_sizes(sc.lruvec)[lru_type] == 0:
+        m.empty_victim_answers = 0
+        return
+    m.empty_victim_answers += 1
+    if m.empty_victim_answers >= STALL_CALLS:
+        raise PolicyFault(ExitKind.STALL, f"select_victims gave no victims in {STALL_CALLS} calls in a row "
+                                          f"while its lists held folios of the type asked")
 
 
 def _check_decision(m: Machine, args: tuple, answer: Any) -> None:
@@ -194,9 +233,19 @@ def _check_per_folio(hook_name: str, allowed_bits: int | None) -> Callable:
 
 
 def _check_count(m: Machine, args: tuple, answer: Any) -> None:
-    if answer is not None and (not isinstance(answer, (int, np.integer)) or answer < 0):
-        raise _invalid(f"age must return a non-negative int or None, not {answer!r}")
+    if answer is None:
+        return
+    held = sum(m.lruvec_type_sizes(args[1].lruvec))
+    if not isinstance(answer, (int, np.integer)) or not 0 <= answer <= held:
+        raise _invalid(f"age must return how many of the lruvec's {held} folios it looked at, not {answer!r}")
 
+
+_check_shadows = _check_per_folio("folio_evicted", None)
+
+
+def _check_evicted(m: Machine, args: tuple, answer: Any) -> None:
+    _check_gone(m, args, answer)
+    _check_shadows(m, args, answer)
 
 _ANSWER_CHECKS: dict[str, Callable[[Any, tuple, Any], None]] = {
     "folio_added": _check_placed,
@@ -204,6 +253,7 @@ _ANSWER_CHECKS: dict[str, Callable[[Any, tuple, Any], None]] = {
     "select_victims": check_victims,
     "should_reclaim": _check_decision,
     "age": _check_count,
-    "folio_evicted": _check_per_folio("folio_evicted", None),
+    "folio_evicted": _check_evicted,
+    "folio_removed": _check_gone,
     "on_refault": _check_per_folio("on_refault", REFAULT_ACTIVATE | REFAULT_WORKINGSET),
 }

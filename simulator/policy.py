@@ -34,6 +34,7 @@ class ExitKind(str, Enum):
     BUDGET = "budget"  # the back-edge counter ran out (may_goto)
     DEADLINE = "deadline"  # one call ran past its wall-clock deadline
     SLOW = "slow"  # too many calls ran slow
+    STALL = "stall"  # select_victims keeps answering nothing while it holds folios (the watchdog)
     RESOURCE = "resource"  # an integer or an allocation beyond the sandbox's limits
 
 

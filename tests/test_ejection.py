@@ -10,6 +10,7 @@ import pytest
 
 import hooks
 from hooks.types import PG_policy7, ScanDecision
+from simulator.context import PolicyContextError
 from simulator.lru import ClassicLRU
 from simulator.mglru import MultiGenLRU
 from simulator.policy import ExitKind
@@ -22,10 +23,10 @@ class Untrusted(ClassicLRU):
     reclaim_ext_untrusted = True
 
 
-def ejected(policy, **kwargs):
-    m = tiny_machine(policy, **kwargs)
+def ejected(policy, accesses: int = 20000, **kwargs):
+    m = tiny_machine(policy, accesses, **kwargs)
     m.run()
-    assert m.total_accesses == 20000, "the run completes"
+    assert m.total_accesses == accesses, "the run completes"
     assert len(m.ejections) == 1, m.ejections
     return m, m.ejections[0]
 
@@ -187,3 +188,44 @@ def test_a_scan_beyond_the_lruvec_ejects_instead_of_looping():
 
     _, record = ejected(Greedy())
     assert record["kind"] == ExitKind.INVALID.value and "exceed" in record["message"]
+
+
+def test_a_policy_that_keeps_giving_no_victims_is_ejected_by_the_watchdog():
+    class Hoards(Untrusted):
+        @hooks.hookimpl
+        def select_victims(self, ctx, request):
+            return np.empty(0, np.int64)
+
+    m, record = ejected(Hoards(), accesses=200000)
+    assert record["kind"] == ExitKind.STALL.value and "in a row" in record["message"]
+    assert m.vmstat.total_dict()["oom_kill"] == 0, "the fallback reclaims instead of the OOM killer"
+
+
+def test_folios_put_back_on_a_list_as_they_leave_memory_eject():
+    class Clings(Untrusted):
+        @hooks.hookimpl
+        def folio_evicted(self, ctx, folios):
+            self.folio_added(ctx, folios)
+
+    _, record = ejected(Clings())
+    assert (record["kind"], record["hook"]) == (ExitKind.INVALID.value, "folio_evicted")
+    assert "leaving memory" in record["message"]
+
+
+@pytest.mark.parametrize("field", ["nr_scanned", "nr_used"])
+def test_counts_beyond_what_the_lruvec_holds_eject(field):
+    class Inflates(Untrusted):
+        @hooks.hookimpl
+        def select_victims(self, ctx, request):
+            return super().select_victims(ctx, request)._replace(**{field: 1 << 62})
+
+    _, record = ejected(Inflates())
+    assert record["kind"] == ExitKind.INVALID.value and field in record["message"]
+
+
+def test_state_cannot_be_set_on_a_folio_out_of_memory():
+    m = tiny_machine(ClassicLRU())
+    gone = int(np.flatnonzero(m.folios.node < 0)[0])
+    for helper in (m.ctx.folio_set_flags, m.ctx.folio_clear_flags, m.ctx.folio_set_data):
+        with pytest.raises(PolicyContextError, match="not resident"):
+            helper(gone, PG_policy7)

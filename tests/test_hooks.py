@@ -81,7 +81,7 @@ class Recorder(ClassicLRU):
         return super().on_refault(ctx, folios, refault)
 
 
-def tiny_machine(policy, **kwargs) -> Machine:
+def tiny_machine(policy, accesses: int = 20000, **kwargs) -> Machine:
     cfg = MachineConfig(
         nodes=(NodeConfig(pages=600),),
         processes=(
@@ -91,7 +91,7 @@ def tiny_machine(policy, **kwargs) -> Machine:
         files=(FileConfig("f", 400),),
         swap=SwapConfig(2000, DeviceConfig(10_000, 1 << 30)),
     )
-    return Machine(cfg, RunConfig(accesses=20000), "recorder", policy, **kwargs)
+    return Machine(cfg, RunConfig(accesses=accesses), "recorder", policy, **kwargs)
 
 
 def test_the_order_of_hook_calls_on_a_tiny_run():
