@@ -85,17 +85,6 @@ MAX_MESSAGE = 1000  # an ejection's message is a sentence, whatever the policy h
 
 # Attacks that get through: what each does instead of what its file says.
 ESCAPES = {
-    "evicted_list_add": "escape: a folio put on a list from folio_evicted leaves memory on it; the core's lists "
-                        "then hold non-resident folios (InvariantError), and the fallback crashes adopting them "
-                        "(KeyError: -1 out of run() when invariants are not checked)",
-    "removed_list_add": "escape: as from folio_evicted, a folio put on a list from folio_removed leaves memory "
-                        "on it (InvariantError)",
-    "flags_on_nonresident_folio": "escape: folio_set_flags accepts a folio that is not resident; the flag stays on "
-                                  "a page out of memory (InvariantError, the run fails)",
-    "victims_scanned_overflow": "escape: Victims.nr_scanned of 2**62 passes the answer check; pgscan wraps and the "
-                                "virtual clock overflows (RuntimeWarning, InvariantError or OverflowError from run())",
-    "age_count_overflow": "escape: age() answering 2**62 passes the answer check; pgrefill wraps and the virtual "
-                          "clock overflows (RuntimeWarning or OverflowError from run())",
     "policy_state_huge": "escape: policy_state may answer any number of strings of any length (64 MB of "
                          "results here, which the report and --json write out)",
     "keyerror_message": "escape: an ejection message is not cut: a KeyError carries the repr of the policy's key "

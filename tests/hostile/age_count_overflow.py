@@ -1,4 +1,4 @@
-"""ejected invalid: age:
+"""ejected invalid: age must return how many
 
 age() answering 2**62 folios aged: the core adds it to pgrefill, an int64
 counter, and charges its CPU time; the counter wraps (a RuntimeWarning,

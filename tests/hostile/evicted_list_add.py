@@ -1,4 +1,4 @@
-"""ejected helper: list_add
+"""ejected invalid: is leaving memory but was put on a list
 
 Folios put back on a list from folio_evicted, while the core is freeing
 them: they leave memory still on the policy's list. The core's lists then

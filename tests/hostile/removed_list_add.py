@@ -1,4 +1,4 @@
-"""ejected helper: list_add
+"""ejected invalid: is leaving memory but was put on a list
 
 Folios put back on a list from folio_removed, while a process exits and the
 core frees its memory: as from folio_evicted, they leave memory still on
