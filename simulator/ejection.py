@@ -33,6 +33,7 @@ IN_FLIGHT_HOOKS = ("folio_added", "folio_putback", "folio_evicted", "folio_remov
 
 def guard_policy(m: Machine, policy: BoundPolicy) -> None:
     """Bind each of an untrusted policy's hooks through a guard."""
+    policy.answers_checked = True
     for hook_name in policy.hooks_implemented:
         fn = getattr(policy, hook_name)
         check = _ANSWER_CHECKS.get(hook_name)
@@ -184,19 +185,27 @@ def _check_scan_counts(m: Machine, sc: Any, answer: Victims) -> None:
 
 
 # sched_ext's watchdog ejects a scheduler that leaves a runnable task
-# unscheduled for 30 s; reclaim's equivalent is a policy that answers
-# nothing, call after call, while its lists hold folios of the type asked.
-STALL_CALLS = 256
+# unscheduled for 30 s. Reclaim's equivalent: a policy that answers nothing,
+# call after call, while its list holds folios of the type asked, until the
+# core has offered it every one of them STALL_PASSES times over (a CLOCK
+# hand gives each folio one second chance per pass, so a working CLOCK
+# yields victims within two passes).
+STALL_PASSES = 4
 
 
 def _watch_for_stall(m: Machine, sc: Any, lru_type: int, nr_victims: int) -> None:
-    if nr_victims or m.lruvec_type_sizes(sc.lruvec)[lru_type] == 0:
-        m.empty_victim_answers = 0
+    key = (sc.lruvec, lru_type)
+    if nr_victims:
+        m.stall_offered.pop(key, None)
         return
-    m.empty_victim_answers += 1
-    if m.empty_victim_answers >= STALL_CALLS:
-        raise PolicyFault(ExitKind.STALL, f"select_victims gave no victims in {STALL_CALLS} calls in a row "
-                                          f"while its lists held folios of the type asked")
+    held = m.lruvec_type_sizes(sc.lruvec)[lru_type]
+    if held == 0:
+        return
+    offered = m.stall_offered.get(key, 0) + max(sc.nr_to_scan, 1)
+    m.stall_offered[key] = offered
+    if offered >= STALL_PASSES * held:
+        raise PolicyFault(ExitKind.STALL, f"select_victims gave no victims while offered {offered} folios, "
+                                          f"{STALL_PASSES} times the {held} its list of type {lru_type} held")
 
 
 def _check_decision(m: Machine, args: tuple, answer: Any) -> None:

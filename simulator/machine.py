@@ -141,7 +141,7 @@ class Machine:
         self.fallback_name, self.fallback_factory = fallback
         self.ejections: list[dict[str, Any]] = []
         self.requested_policy = policy_name
-        self.empty_victim_answers = 0  # the stall watchdog's count (simulator/ejection.py)
+        self.stall_offered: dict[tuple[int, int], int] = {}  # the stall watchdog's (simulator/ejection.py)
         self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []

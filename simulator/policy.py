@@ -90,6 +90,7 @@ class BoundPolicy:
             pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as err:
             raise PolicyError(f"policy {name!r}: {err}") from None
+        self.answers_checked = False  # set when bound through the ejection guard
         self.hooks_implemented: list[str] = []
         for hook_name in HOOK_NAMES:
             impls = getattr(pm.hook, hook_name).get_hookimpls()

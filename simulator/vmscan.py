@@ -281,13 +281,17 @@ class Vmscan:
 
     def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
         """The core trusts no answer: each victim must be resident on this
-        lruvec, of this type, on a list, and named once."""
+        lruvec, of this type, on a list, and named once. An untrusted
+        policy's answer was checked by its guard (simulator/ejection.py),
+        which ejects rather than drops."""
         if isinstance(answer, Victims):
             folios, nr_scanned = answer.folios, int(answer.nr_scanned)
         else:
             folios = answer if answer is not None else np.empty(0, np.int64)
             nr_scanned = -1
         folios = np.asarray(folios, dtype=np.int64).ravel()
+        if self.m.policy.answers_checked:
+            return folios, max(nr_scanned, len(folios))
         f = self.m.folios
         in_range = (folios >= 0) & (folios < f.nr_pages)
         ok = in_range.copy()
