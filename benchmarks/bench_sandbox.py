@@ -579,8 +579,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--policy", action="append", metavar="PATH",
                     help=f"a policy file to measure (repeatable; '{HEAVY_NAME}' is the built-in heavy one). "
                          f"Default: every file of example_policies/ and {HEAVY_NAME}")
-    ap.add_argument("--accesses", type=int, default=300_000, help="accesses of each run (default 300k)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating; the fastest is reported")
+    ap.add_argument("--accesses", type=int, default=1_000_000,
+                    help="accesses of each run (default 1M: the default scenario starts reclaiming after ~400k)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating; the fastest is reported")
     ap.add_argument("--seed", type=int, default=1, help="the scenario's seed (default 1)")
     ap.add_argument("--only", choices=("overhead", "verify"), help="run one part only")
     ap.add_argument("--profile", action="store_true",
