@@ -110,7 +110,11 @@ ALLOWED = [
     pytest.param("n = 0\nn += 1\nn = n - 1 if n else -1", id="augmented assignment, if-expressions"),
     pytest.param("assert len(folios) >= 0, 'never'", id="assert"),
     pytest.param("ctx.trace('n=' + str(len(folios)))", id="tracing with str() and +"),
-    pytest.param("x = PutbackReason.ACTIVATE\ny = (x, {1, 2}, {1: 2}, not x, x is None, 1 in (1,))", id="literals"),
+    pytest.param("x = PutbackReason.ACTIVATE\ny = (x, not x, x is None, 1 in (1,), folios)\nz = [x, 1.5, 'a', None, y]",
+                 id="literals, flat displays"),
+    pytest.param("x = {'a': len(folios), 1: -1, -2: folios, LRU_ANON: 'anon', 'b': None, 'c': [folios, 1], 'd': ()}",
+                 id="dicts with constant keys, flat values"),
+    pytest.param("lo, hi = [], []\nlo, hi = hi, lo\n[a, b] = lo, {}", id="displays unpacked as they are built"),
     pytest.param("for i, folio in enumerate(folios):\n    if i > 3:\n        break\n    continue", id="enumerate, break, continue"),
     pytest.param("for i in range(3):\n    pass\nelse:\n    pass", id="for-else"),
     pytest.param("x = divmod(abs(-3), 2)\ny = round(float(int('3')), -2) + max(1, 2) + min(3, 4) + round(1.5)",
@@ -153,6 +157,10 @@ MODULE_RULES = [
     ("X = Y = 1", "one name per statement", 2),
     ("X: int = 1", "annotated assignments are not allowed", 2),
     ("X = [1, 2]", "not a constant expression", 2),
+    ("X = (1, (2, 3))", "containers in a policy are flat", 2),
+    ("A = (1, 2)\nB = (0, A)", "containers in a policy are flat", 3),
+    ("X = (LRU_TYPES, 1)", "containers in a policy are flat", 2),
+    ("def f(a=(1, (2,))):\n    pass", "a default value must be a constant: containers in a policy are flat", 2),
     ("X = ctx", "'ctx' is not a constant defined above", 2),
     ("X = Y\nY = 1", "'Y' is not a constant defined above", 2),
     ("X = 1 << 70", "does not fit in 64 bits", 2),
@@ -234,12 +242,12 @@ def test_constants_are_evaluated():
         NEG = -(1 << 62) + ~3
         HALF = 1 / 2
         NAME = "fifo" + "-" + "x"
-        PAIR = (LRU_ANON, (LRU_FILE, None), True)
+        PAIR = (LRU_ANON, LRU_FILE, None, True)
         MAP = HashMap(max_entries=MY_BITS)
     """))
     assert v.ok, format_log(v)
     assert v.constants == {"MY_BITS": 768, "NEG": -(1 << 62) - 4, "HALF": 0.5, "NAME": "fifo-x",
-                           "PAIR": (0, (1, None), True)}
+                           "PAIR": (0, 1, None, True)}
     assert v.maps["MAP"] == MapDecl("MAP", "HashMap", 768, 7)
 
 
@@ -281,6 +289,28 @@ FUNCTION_RULES = [
     ("a, *b = folios", "starred expressions (*x) are not allowed", 3),
     ("ctx.list_add(**folios)", "**kwargs in a call is not allowed", 3),
     ("x = {**folios}", "** unpacking in a dict literal is not allowed", 3),
+    ("x = {'a': 1, **folios}", "** unpacking in a dict literal is not allowed", 3),
+    ("x = {1, 2}", "sets are not available in a policy; use a HashMap", 3),
+    ("x = {folios}", "sets are not available in a policy; use a HashMap", 3),
+    ("x = set()", "'set' is not available in a policy", 3),
+    ("x = {len(folios): 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("n = 1\nx = {'a': 1, n: 2}", "dict keys in a policy are constants; keep keyed state in a map", 4),
+    ("x = {folios[0]: 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("x = {(1, 2): 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("x = {1.5: 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("x = {None: 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("x = {LRU_TYPES: 1}", "dict keys in a policy are constants; keep keyed state in a map", 3),
+    ("x = {\n    'a': 1,\n    -len(folios): 2,\n}", "dict keys in a policy are constants; keep keyed state in a map", 5),
+    ("x = [[0], 1]", "containers in a policy are flat", 3),
+    ("x = (folios, [folios])", "containers in a policy are flat", 3),
+    ("x = [(), 1]", "containers in a policy are flat", 3),
+    ("x = [{'a': 1}]", "containers in a policy are flat", 3),
+    ("x = {'a': {'b': 1}}", "containers in a policy are flat", 3),
+    ("x = {'a': [[1]]}", "containers in a policy are flat", 3),
+    ("x = [\n    1,\n    (2, folios),\n]", "containers in a policy are flat", 5),
+    ("return [folios], 1", "containers in a policy are flat", 3),
+    ("x = y = [], []", "containers in a policy are flat", 3),
+    ("for x in ([1], [2]):\n    pass", "containers in a policy are flat", 3),
     ("ctx.trace(f'{folios}')", "f-strings are not allowed", 3),
     ("ctx.trace('%d' % len(folios))", "'%' formatting is not allowed", 3),
     ("x: int = 1", "annotated assignments are not allowed", 3),
@@ -503,6 +533,15 @@ LOOP_BOUNDS = [
     ("range(3, n)", "n = min(len(folios), 10)", BATCH, "", 7),
     ("range(a + b)", "a, b = 3, 4", BATCH, "", 7),
     ("xs", "xs = folios[:5]", BATCH, "", 5),
+    ("ctx.lruvecs", "", "policy_init(ctx)", "", surface.MAX_LRUVECS),
+    ("ctx.lruvecs", "", BATCH, "", surface.MAX_LRUVECS),
+    ("enumerate(ctx.lruvecs)", "", BATCH, "", surface.MAX_LRUVECS),
+    ("range(len(ctx.lruvecs))", "", BATCH, "", surface.MAX_LRUVECS),
+    ("range(min(len(ctx.lruvecs), 64))", "", BATCH, "", 64),
+    ("ctx.lruvecs[:8]", "", BATCH, "", 8),
+    ("range(ctx.nr_nodes)", "", "policy_init(ctx)", "", surface.MAX_NUMNODES),
+    ("range(ctx.nr_nodes * 2)", "", BATCH, "", 2 * surface.MAX_NUMNODES),
+    ("range(min(ctx.nr_nodes, 4))", "", BATCH, "", 4),
 ]
 
 
@@ -524,6 +563,11 @@ UNBOUNDED = [
     ("xs", "xs = [0]\nxs = xs + [1]"),
     ("range(i)", "i = ctx.list_peek(0, 8)[0]"),  # an element of a bounded array is any int
     ("request.refaults_since_snapshot", ""),
+    ("request.lruvecs", ""),  # lruvecs of something other than the context
+    ("range(request.nr_nodes)", ""),
+    ("c.lruvecs", "c = ctx"),  # parameters are known to hold the context, not the locals it is copied into
+    ("ctx.lruvecs", "ctx = request"),  # a context parameter the function assigns holds anything
+    ("ctx.lruvecs", "for ctx in range(2):\n    pass"),
 ]
 
 
@@ -550,6 +594,50 @@ def test_helper_parameters_are_bounded_by_their_call_sites():
     v = verify(policy(helper + peek + hook("scan(ctx, folios)")), "p.py")
     assert v.cost["select_victims"] == 1 + (4096 * 2 + 1)
     assert_refused(policy(helper + peek + hook("scan(ctx, ctx.walk_mm(0))")), "cannot bound this loop.", 3)
+
+
+def test_a_loop_over_the_lruvecs_verifies():
+    source = FIFO.replace("for i in range(min(len(ctx.lruvecs), MAX_LRUVECS)):\n        lruvec = ctx.lruvecs[i]\n",
+                          "for lruvec in ctx.lruvecs:\n")
+    source = source.replace("MAX_LRUVECS = 64", "MAX_LRUVECS = 4096")
+    assert "for lruvec in ctx.lruvecs:" in source
+    v = verify(source, "fifo.py")
+    assert v.ok, format_log(v)
+    # MAX_LRUVECS lruvecs x (1 + 2 types x (1 + the update))
+    assert v.cost["policy_init"] == surface.MAX_LRUVECS * (1 + 2 * 2)
+
+
+def test_helpers_given_the_context_know_its_bounds():
+    # the context passed on through two helpers, under other names
+    helpers = textwrap.dedent("""
+        def each(c, tag):
+            for lruvec in c.lruvecs:
+                c.trace(tag)
+            return show(c, tag)
+        def show(context, tag):
+            for node in range(context.nr_nodes):
+                context.trace(tag)
+            return 0
+    """)
+    v = verify(policy(helpers + hook("each(ctx, 'a')\nshow(ctx, 'b')")), "p.py")
+    assert v.ok, format_log(v)
+    show = surface.MAX_NUMNODES * 2 + 1
+    each = surface.MAX_LRUVECS * 2 + (1 + show)
+    assert v.cost["folio_accessed"] == (1 + each) + (1 + show)
+
+
+def test_a_helper_knows_the_context_only_if_every_caller_passes_it():
+    helper = "def each(c):\n    for lruvec in c.lruvecs:\n        pass\n    return 0\n"
+    assert verify(policy(helper + hook("each(ctx)")), "p.py").ok
+    assert_refused(policy(helper + hook("each(ctx)\neach(folios)")), "cannot bound this loop.", 3)
+    assert_refused(policy(helper + hook("each(ctx)", "select_victims(ctx, request)") + hook("c = ctx\neach(c)")),
+                   "cannot bound this loop.", 3)
+    reassigned = "def each(c):\n    c = 3\n    for lruvec in c.lruvecs:\n        pass\n    return 0\n"
+    assert_refused(policy(reassigned + hook("each(ctx)")), "cannot bound this loop.", 4)
+    # a hook another function calls must be handed the context there too
+    scan = hook("for lruvec in ctx.lruvecs:\n    pass", "folio_evicted(ctx, folios)")
+    assert verify(policy(scan + hook("folio_evicted(ctx, folios)")), "p.py").ok
+    assert_refused(policy(scan + hook("folio_evicted(folios, folios)")), "cannot bound this loop.", 3)
 
 
 def test_helper_defaults_bound_their_parameters():
@@ -623,6 +711,8 @@ def test_compiled_code_references_exactly_the_guard_names():
         for i, f in enumerate(folios):
             b = b + i
         c = a - b if a < b <= len(folios) else a
+        d = [a, b]
+        e = {"a": a, "b": (c,)[0] in d}
     """)), "p.py")
     assert v.ok, format_log(v)
     assert _underscore_names(v.code) == set(surface.GUARD_NAMES)
@@ -648,7 +738,9 @@ def unchanged(source: str) -> str:
 
 # the guards' symbols, as the runtime's _binop_ and _compare_ take them
 BINOP_SYMBOLS = ("-", "/", "//", "&", "|", "^", ">>")
-COMPARE_SYMBOLS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
+ORDER_SYMBOLS = ("==", "!=", "<", "<=", ">", ">=")
+MEMBERSHIP_SYMBOLS = ("in", "not in")
+COMPARE_SYMBOLS = (*ORDER_SYMBOLS, *MEMBERSHIP_SYMBOLS)
 NUMBER_LITERALS = ("3", "-1", "0.5", "~4095", "+2")
 LITERALS = (*NUMBER_LITERALS, "'s'", "None", "True")
 
@@ -680,9 +772,29 @@ def test_the_operators_with_guards_of_their_own_keep_them(source, expected):
 def test_comparisons_go_through_compare(symbol):
     assert transformed(f"y = a {symbol} b") == f"y = _compare_({symbol!r}, a, b)"
     assert transformed(f"if f(a) {symbol} xs:\n    pass") == f"if _compare_({symbol!r}, f(a), xs):\n    pass"
-    for literal in LITERALS:  # `x == 0`, `'s' in name`, `x != None`: plain
+
+
+@pytest.mark.parametrize("symbol", ORDER_SYMBOLS)
+def test_comparisons_with_a_literal_stay_plain(symbol):
+    for literal in LITERALS:  # `x == 0`, `x != None`: plain
         for source in (f"y = a {symbol} {literal}", f"y = {literal} {symbol} a"):
             assert transformed(source) == unchanged(source)
+
+
+@pytest.mark.parametrize("symbol", MEMBERSHIP_SYMBOLS)
+def test_membership_is_always_guarded(symbol):
+    # `None in range(10**7)`, `0.5 in range(10**18)`: a literal searched for in a range walks it in C
+    for literal in LITERALS:
+        written = ast.unparse(ast.parse(literal, mode="eval"))
+        assert transformed(f"y = {literal} {symbol} a") == f"y = _compare_({symbol!r}, {written}, a)"
+        assert transformed(f"y = a {symbol} {literal}") == f"y = _compare_({symbol!r}, a, {written})"
+    assert transformed(f"y = 1 {symbol} (1, 2)") == f"y = _compare_({symbol!r}, 1, (1, 2))"
+    assert transformed(f"y = 0 <= i {symbol} xs") == f"y = 0 <= i and _compare_({symbol!r}, i, xs)"
+    v = verify(policy(hook(f"y = None {symbol} range(10 ** 7)\nz = 0.5 {symbol} range(1 << 60)")), "p.py")
+    assert v.ok, format_log(v)
+    code = _hook_code(v)
+    assert "_compare_" in code.co_names
+    assert "CONTAINS_OP" not in {i.opname for i in dis.get_instructions(code)}
 
 
 @pytest.mark.parametrize("source", ["y = a is b", "y = a is not b", "y = a is b is not c"])
@@ -696,6 +808,7 @@ def test_identity_comparisons_stay_plain(source):
     ("y = 0 <= i < 10", "y = 0 <= i < 10"),
     ("y = a < -1 < f(b)", "y = a < -1 < f(b)"),
     ("y = a is b < c", "y = a is b and _compare_('<', b, c)"),
+    ("y = 1 in xs < 3", "y = _compare_('in', 1, xs) and xs < 3"),
     ("y = f(a) < f(b) <= f(c)", "y = _compare_('<', f(a), (_chain1_ := f(b))) and _compare_('<=', _chain1_, f(c))"),
     ("y = a < f(b) < 3", "y = _compare_('<', a, (_chain1_ := f(b))) and _chain1_ < 3"),
 ])
@@ -717,6 +830,22 @@ def reference_compare(op, a, b):
     return REFERENCE_COMPARISONS[op](a, b)
 
 
+def reference_list(*items):
+    return list(items)
+
+
+def reference_tuple(*items):
+    return items
+
+
+def reference_dict(keys, values):
+    return dict(zip(keys, values, strict=True))
+
+
+REFERENCE_GUARDS = {"_binop_": reference_binop, "_compare_": reference_compare, "_list_": reference_list,
+                    "_tuple_": reference_tuple, "_dict_": reference_dict}
+
+
 CHAINS = [
     "v(a) < v(b) < v(c)",
     "v(a) < v(b) <= v(c) != v(d)",
@@ -725,6 +854,7 @@ CHAINS = [
     "v(a) <= 1 < v(b) < v(c)",
     "v(a) is v(b) < v(c)",
     "v(a) not in v((b, c)) != v(d)",
+    "v(a) in (0, 1) != v(b)",
     "v(a) < (v(b) < v(c) < v(d)) <= v(a)",
     "v(a) < v(b) < v(c) and v(b) < v(c) < v(d)",
 ]
@@ -739,7 +869,8 @@ def test_chained_comparisons_keep_pythons_semantics(chain):
     result = compile_restricted_exec(source, policy=PolicyTransformer)
     assert not result.errors, result.errors
     compared = []
-    guarded = {"__builtins__": {}, "_compare_": lambda op, x, y: compared.append(op) or reference_compare(op, x, y)}
+    guarded = {"__builtins__": {}, **REFERENCE_GUARDS,
+               "_compare_": lambda op, x, y: compared.append(op) or reference_compare(op, x, y)}
     exec(result.code, guarded)
     plain: dict = {}
     exec(compile(source, "<chain>", "exec"), plain)
@@ -784,6 +915,121 @@ def test_an_int_cannot_double_through_a_plain_operator():
     v = verify(policy(hook(body)), "p.py")
     assert v.ok, format_log(v)
     assert "_binop_" in _hook_code(v).co_names
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("y = [a, b]", "y = _list_(a, b)"),
+    ("y = [a]", "y = _list_(a)"),
+    ("y = (a, 1)", "y = _tuple_(a, 1)"),
+    ("y = a, 'b', None", "y = _tuple_(a, 'b', None)"),
+    ("y = [f(a), xs[0], -n]", "y = _list_(f(a), _getitem_(xs, 0), -n)"),
+    ("y = [[a]]", "y = _list_(_list_(a))"),  # refused in pass 3; the runtime refuses it all the same
+    ("y = [[1]]", "y = _list_([1])"),
+    ("return a, b", "return _tuple_(a, b)"),
+    ("f([a], (b,))", "f(_list_(a), _tuple_(b))"),
+    ("y = [a] * n", "y = _mul_(_list_(a), n)"),
+    ("xs += [a]", "xs = _inplacevar_('+=', xs, _list_(a))"),
+    ("for x in (a, b):\n    pass", "for x in _getiter_(_tuple_(a, b)):\n    _tick_()\n    pass"),
+    ("y = xs[i, j]", "y = _getitem_(xs, _tuple_(i, j))"),
+    ("y = {'k': v, 1: w}", "y = _dict_(('k', 1), (v, w))"),
+    ("y = {'k': 1, 'n': n}", "y = _dict_(('k', 'n'), (1, n))"),
+    ("y = {LRU_ANON: a}", "y = _dict_((LRU_ANON,), (a,))"),
+    ("y = {'k': (a, b)}", "y = _dict_(('k',), (_tuple_(a, b),))"),
+    ("y = x = (a, b)", "y = x = _tuple_(a, b)"),
+    # a name holds it too: built by the guard (RestrictedPython evaluates it for each target)
+    ("y = a, b = c, d", "a, b = _unpack_sequence_(_tuple_(c, d), {'childs': (), 'min_len': 2}, _getiter_)\ny = _tuple_(c, d)"),
+])
+def test_displays_of_computed_values_go_through_their_guards(source, expected):
+    assert transformed(source) == expected
+
+
+@pytest.mark.parametrize("source", [
+    "y = [1, 'a', None, -1, 0.5, True, ~4095]",
+    "y = (1, 2)",
+    "y = ()",
+    "y = []",
+    "y = {}",
+    "y = {'a': 1, 2: -3, -4: None}",
+    "y = {'k': 'v'}",
+])
+def test_displays_of_literals_stay_plain(source):
+    # flat by construction, and built by CPython as constants
+    assert transformed(source) == unchanged(source)
+
+
+def test_an_index_holding_a_slice_stays_plain():
+    # x[i, 1:2]: a slice is no value, and cannot be passed to a guard
+    tree = PolicyTransformer().visit(ast.parse("y = xs[i, 1:2]"))
+    call = tree.body[0].value
+    assert isinstance(call, ast.Call) and call.func.id == "_getitem_"
+    assert isinstance(call.args[1], ast.Tuple) and isinstance(call.args[1].elts[1], ast.Slice)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # targets stay as they are, and so does a display unpacked as it is built: no name ever holds it
+    ("a, b = f(x)", "a, b = _unpack_sequence_(f(x), {'childs': (), 'min_len': 2}, _getiter_)"),
+    ("[a, b] = x", "a, b = _unpack_sequence_(x, {'childs': (), 'min_len': 2}, _getiter_)"),
+    ("a, b = b, a", "a, b = _unpack_sequence_((b, a), {'childs': (), 'min_len': 2}, _getiter_)"),
+    ("lo, hi = [], [x]", "lo, hi = _unpack_sequence_(([], _list_(x)), {'childs': (), 'min_len': 2}, _getiter_)"),
+    ("for a, b in xs:\n    pass",
+     "for a, b in _iter_unpack_sequence_(xs, {'childs': (), 'min_len': 2}, _getiter_):\n    _tick_()\n    pass"),
+])
+def test_unpacking_keeps_its_displays_plain(source, expected):
+    assert transformed(source) == expected
+
+
+def test_the_display_guards_build_the_same_values():
+    source = textwrap.dedent("""
+        def build(a, b):
+            lo, hi = [], [a]
+            lo, hi = hi, lo
+            return [a, b], (a,), (b, 1, 'c'), {'a': a, 2: b, -3: None}, {'k': 1}, [1, 2], lo, hi
+    """)
+    result = compile_restricted_exec(source, policy=PolicyTransformer)
+    assert not result.errors, result.errors
+    built: list[str] = []
+
+    def counted(name, guard):
+        def call(*args):
+            built.append(name)
+            return guard(*args)
+        return call
+
+    guarded = {"__builtins__": {}, "_getiter_": iter, "_unpack_sequence_": guarded_unpack_sequence,
+               **{name: counted(name, guard) for name, guard in REFERENCE_GUARDS.items()}}
+    exec(result.code, guarded)
+    plain: dict = {}
+    exec(compile(source, "<build>", "exec"), plain)
+    for a, b in ((1, 2.5), ("x", None)):
+        expected = plain["build"](a, b)
+        got = guarded["build"](a, b)
+        assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
+    assert sorted(set(built)) == ["_dict_", "_list_", "_tuple_"]
+
+
+def test_sets_and_dict_unpacking_fail_closed_in_the_transformer():
+    transformer = PolicyTransformer()
+    transformer.visit(ast.parse("y = {a, b}\nz = {**a}"))
+    assert transformer.errors == ["Line 1:4: sets are not available in a policy.",
+                                  "Line 2:4: ** unpacking in a dict literal is not allowed."]
+
+
+def test_dict_and_set_refusals_point_at_the_key_and_the_set():
+    v = verify(policy(hook("x = {'a': 1, len(folios): 2}\ny = {1, 2}")), "p.py")
+    assert not v.ok
+    [key, a_set] = v.errors
+    assert (key.line, key.col, key.message) == (3, len("    x = {'a': 1, ") + 1, verifier._DICT_KEY_MESSAGE)
+    assert "HashMap" in key.hint
+    assert (a_set.line, a_set.col, a_set.message) == (4, len("    y = ") + 1,
+                                                      "sets are not available in a policy; use a HashMap.")
+
+
+def test_a_nested_display_is_refused_at_the_inner_one():
+    v = verify(policy(hook("x = (folios, [folios])")), "p.py")
+    [error] = v.errors
+    assert (error.line, error.col) == (3, len("    x = (folios, ") + 1)
+    assert error.message == ("containers in a policy are flat: a list or tuple holds no list, tuple or dict, and a "
+                             "dict holds no dict.")
 
 
 class FakeContext:
@@ -834,7 +1080,7 @@ def test_compiled_fifo_runs_under_plain_guards_and_ticks_every_iteration():
         "_inplacevar_": None, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence, "_tick_": lambda: ticks.append(1),
         "_mul_": operator.mul, "_pow_": operator.pow, "_lshift_": operator.lshift, "_mod_": operator.mod,
-        "_add_": operator.add, "_binop_": reference_binop, "_compare_": reference_compare,
+        "_add_": operator.add, **REFERENCE_GUARDS,
     }
     exec(v.code, namespace)
     ctx = FakeContext()

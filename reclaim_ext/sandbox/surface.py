@@ -27,6 +27,15 @@ COST_LIMIT = 1_000_000
 # (larger batches are split), so a loop over a batch is bounded.
 MAX_FOLIO_BATCH = 4096
 
+# The lruvecs of one machine, one per (memcg, node): ctx.lruvecs holds at
+# most this many. The runtime refuses to attach a policy to a bigger
+# machine, so a loop over ctx.lruvecs is bounded.
+MAX_LRUVECS = 4096
+# The nodes of one machine (the kernel's MAX_NUMNODES at NODES_SHIFT 10):
+# ctx.nr_nodes is at most this, and the runtime refuses a bigger machine,
+# so range(ctx.nr_nodes) is bounded.
+MAX_NUMNODES = 1024
+
 # Maps are the only state that outlives a call; each declares its size.
 MAX_MAP_ENTRIES = 1 << 22
 MAX_TOTAL_MAP_ENTRIES = 1 << 22  # the sum over every map of one policy
@@ -95,6 +104,9 @@ TYPES = {"PutbackReason": PutbackReason, "ReclaimReason": ReclaimReason, "ScanDe
 # MAX_FOLIO_BATCH), and the parameters whose fields are such arrays.
 BATCH_PARAMETERS = ("folios", "reasons")
 BATCH_FIELD_PARAMETERS = ("refault",)
+# The hook parameter that is the context (every hookspec's first): its
+# lruvecs and nr_nodes are bounded by MAX_LRUVECS and MAX_NUMNODES.
+CONTEXT_PARAMETER = "ctx"
 
 ARRAY_TYPES = (np.ndarray,)
 
@@ -105,7 +117,11 @@ ARRAY_TYPES = (np.ndarray,)
 # that can build large ints, sequences or strings have guards of their own,
 # the other binary operators share _binop_(op, a, b) and the comparisons
 # _compare_(op, a, b), op being the operator's symbol: "-" "/" "//" "&" "|"
-# "^" ">>", and "==" "!=" "<" "<=" ">" ">=" "in" "not in").
+# "^" ">>", and "==" "!=" "<" "<=" ">" ">=" "in" "not in"; and the displays
+# that hold a computed value, which keep containers flat: [a, b] is
+# _list_(a, b), (a, b) is _tuple_(a, b), and {"k": v, 1: w} is
+# _dict_(("k", 1), (v, w)), its keys constants). A list or tuple holds
+# numbers, strings, None and arrays, never a list, tuple or dict.
 GUARD_NAMES = (
     "_getattr_",
     "_getitem_",
@@ -122,4 +138,7 @@ GUARD_NAMES = (
     "_add_",
     "_binop_",
     "_compare_",
+    "_list_",
+    "_tuple_",
+    "_dict_",
 )

@@ -8,9 +8,10 @@ each with file:line:col and a sentence saying what to write instead:
 1. parse: the source becomes a syntax tree, no deeper than _MAX_NESTING
    (every later pass, RestrictedPython and CPython's compiler recurse on it).
 2. module: the top level holds only the docstring, INTERFACE_VERSION,
-   constants (evaluated here, within the sandbox's integer limit), map
-   declarations and plain def statements. A def named after a hook takes
-   its parameters from the hookspec's, in order; the required hooks exist.
+   constants (evaluated here, within the sandbox's integer limit; tuples
+   are flat), map declarations and plain def statements. A def named
+   after a hook takes its parameters from the hookspec's, in order; the
+   required hooks exist.
 3. allowlist and names, per function: only the statements and expressions
    of the policy language; no name or attribute beginning with an
    underscore, attributes only from the interface's tables
@@ -18,13 +19,20 @@ each with file:line:col and a sentence saying what to write instead:
    introspects or works in C out of the loop counter's reach (sorted, min
    of one sequence, round with a computed ndigits); functions are called,
    never passed around; module-level names are never assigned (state that
-   outlives a call lives in maps). The pass records what the next two
-   need: the calls between the policy's functions, its loops, and how each
-   local gets its values.
+   outlives a call lives in maps). Containers are flat, so that nothing
+   nests them into a structure C walks for minutes (`==`, str(), hash,
+   numpy's conversion): a list or tuple display holds no list, tuple or
+   dict display; a dict display has constant str or int keys, no dict
+   display among its values and no ** unpacking; sets do not exist. (The
+   runtime checks what the displays hold when they are built, pass 6.)
+   The pass records what the next two need: the calls between the
+   policy's functions, its loops, and how each local gets its values.
 4. call graph: no recursion, direct or mutual (an error at each call site
    on a cycle); a function that is neither a hook nor called is a warning.
 5. bounds and cost: every for loop has an upper bound on its iterations
-   (range(), the folio batches, ctx.list_peek, constants, min() and len()),
+   (range(), the folio batches, ctx.list_peek, constants, min() and len(),
+   ctx.lruvecs and ctx.nr_nodes, bounded by the largest machine the
+   runtime attaches a policy to),
    and each hook's worst case, statements times loop bounds over its call
    graph, stays within COST_LIMIT, BPF's one million instructions.
 6. compile: RestrictedPython's transformer, extended by PolicyTransformer
@@ -35,7 +43,13 @@ each with file:line:col and a sentence saying what to write instead:
    operators share _binop_(op, a, b) and comparisons _compare_(op, a, b),
    op being the operator's symbol. With a literal operand, `i + 1`,
    `n - 1` and `x == 0` stay plain (* ** << % never do), as do `is` and
-   `is not`; @ is refused in pass 3.
+   `is not`; `in` and `not in` never do (`0.5 in range(10**18)` walks the
+   range in C); @ is refused in pass 3. Displays that hold a computed value
+   are built by guards that keep containers flat: [a, b] becomes
+   _list_(a, b), (a, b) _tuple_(a, b) and {"k": v} _dict_(("k",), (v,));
+   displays of literals stay plain, flat by construction, as do the
+   targets of an unpacking and a display unpacked as it is built
+   (`a, b = b, a`).
 
 Passes 2-5 are the verifier's own. RestrictedPython says of itself that it
 is not a sandbox: every published escape from it (frames through
@@ -97,7 +111,18 @@ _SYNCHRONOUS = "Hooks and helpers are plain def functions, called synchronously.
 _PLAIN_PARAMETERS = "List plain parameters: def f(ctx, folios):"
 _CALLABLE_HINT = "Only module functions, builtins, interface types and ctx helpers can be called."
 _LOOP_BOUND_HINT = ("Iterate over range(N) with N a constant, range(min(x, N)), a folio batch parameter, "
-                    "or ctx.list_peek(lst, N).")
+                    "ctx.lruvecs, range(ctx.nr_nodes) or ctx.list_peek(lst, N).")
+_FLAT_MESSAGE = ("containers in a policy are flat: a list or tuple holds no list, tuple or dict, and a dict "
+                 "holds no dict.")
+_FLAT_HINT = ("Nested containers grow into values that C walks for minutes (==, str(), numpy's conversion), out of "
+              "reach of the loop counter: keep parallel values in separate lists (xs[i], ys[i]) and keyed state "
+              "in a map.")
+_DICT_KEY_MESSAGE = "dict keys in a policy are constants; keep keyed state in a map."
+_DICT_KEY_HINT = ("A dict display takes str or int literals (or constants) as keys, {'scanned': n}; state indexed "
+                  "by a computed key lives in a HashMap: NAME.update(key, value), NAME.lookup(key).")
+_SET_MESSAGE = "sets are not available in a policy; use a HashMap."
+_SET_HINT = ("Keep the members as the keys of a map declared at module level: NAME.update(x, 1), "
+             "NAME.lookup(x) is not None; or test a few values with ==.")
 
 # --------------------------------------------------------------------------
 # What the verifier reports
@@ -329,8 +354,9 @@ _ITERATES_IN_C = ("It iterates in C over a value of unbounded size, where the lo
 _REACHES_OUT = ("It reaches past the policy's values into Python's objects, modules or files; "
                 "a policy works only with ctx, its arguments, its locals and its maps.")
 _UNAVAILABLE_HINTS: dict[str, str] = {
-    **dict.fromkeys(("sorted", "zip", "sum", "map", "filter", "any", "all", "list", "dict", "set", "frozenset",
-                     "tuple", "iter", "next", "reversed", "bytes", "bytearray", "aiter", "anext"), _ITERATES_IN_C),
+    **dict.fromkeys(("sorted", "zip", "sum", "map", "filter", "any", "all", "list", "dict", "tuple", "iter", "next",
+                     "reversed", "bytes", "bytearray", "aiter", "anext"), _ITERATES_IN_C),
+    **dict.fromkeys(("set", "frozenset"), _SET_HINT),
     **dict.fromkeys(("getattr", "setattr", "delattr", "hasattr", "type", "vars", "dir", "globals", "locals", "eval",
                      "exec", "compile", "open", "input", "id", "isinstance", "issubclass", "callable", "super",
                      "object", "memoryview", "classmethod", "staticmethod", "property", "help", "exit", "quit",
@@ -460,7 +486,11 @@ def _evaluate_constant(node: ast.AST, known: dict[str, object]) -> object:
             return known[node.id]
         raise _NotConstant(node, f"'{node.id}' is not a constant defined above.")
     if isinstance(node, ast.Tuple):
-        return tuple(_evaluate_constant(element, known) for element in node.elts)
+        values = tuple(_evaluate_constant(element, known) for element in node.elts)
+        for element, value in zip(node.elts, values):
+            if isinstance(value, tuple):  # (1, (2, 3)), or (1, PAIR) with PAIR a tuple
+                raise _NotConstant(element, _FLAT_MESSAGE, _FLAT_HINT)
+        return values
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPERATORS:
         operand = _evaluate_constant(node.operand, known)
         _require_numbers(node, operand)
@@ -694,8 +724,32 @@ def _check_module_complete(module: _Module, report: _Report) -> None:
 # --------------------------------------------------------------------------
 
 # Expressions that are allowed as they are: pass 3 only looks inside them.
-_PLAIN_EXPRESSIONS = frozenset((ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Slice,
-                                ast.Tuple, ast.List, ast.Set, ast.Dict))
+_PLAIN_EXPRESSIONS = frozenset((ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Slice))
+# The containers a policy can write out (a set is refused), and those a
+# dict may hold as values: flat lists and tuples, no dict.
+_DISPLAYS = (ast.List, ast.Tuple, ast.Dict)
+_NOT_DICT_VALUES = (ast.Dict,)
+
+
+def _is_unpacked_display(targets: list[ast.expr], value: ast.expr) -> bool:
+    """Whether an assignment unpacks its value, a display, as it builds it,
+    item by item into names: `a, b = b, a`, `lo, hi = [], []`. No name ever
+    holds such a display, so it need not be flat."""
+    sequences = (ast.Tuple, ast.List)
+    return (isinstance(value, sequences) and not any(isinstance(e, ast.Starred) for e in value.elts)
+            and all(isinstance(target, sequences) and len(target.elts) == len(value.elts)
+                    and all(isinstance(e, ast.Name) for e in target.elts) for target in targets))
+
+
+def _constant_key(node: ast.expr, known: dict[str, object]) -> bool:
+    """A dict key the verifier knows: a str or int literal (-1 too), or the
+    name of a constant holding one."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+        return isinstance(node, ast.Constant) and type(node.value) is int
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, str)
+    return isinstance(node, ast.Name) and type(known.get(node.id)) in (int, str)
 
 
 class _FunctionChecker:
@@ -706,6 +760,7 @@ class _FunctionChecker:
     def __init__(self, module: _Module, fn: _Function, report: _Report) -> None:
         self.module, self.fn, self.report = module, fn, report
         self.loop_depth = 0
+        self.unpacked: set[int] = set()  # the displays assignments unpack as they build them
 
     def run(self) -> None:
         errors_before = self.report.error_count
@@ -727,6 +782,8 @@ class _FunctionChecker:
         if kind is ast.Assign:
             for target in stmt.targets:
                 self._target(target)
+            if _is_unpacked_display(stmt.targets, stmt.value):
+                self.unpacked.add(id(stmt.value))
             self._expr(stmt.value)
             self._bind_assignment(stmt)
         elif kind is ast.AugAssign:
@@ -853,14 +910,41 @@ class _FunctionChecker:
                                   "loop counter; write the loop.")
             self._expr(node.left)
             self._expr(node.right)
-        elif kind is ast.Dict and None in node.keys:
-            self.report.error(node, "** unpacking in a dict literal is not allowed.", "Write the keys out one by one.")
+        elif kind is ast.List or kind is ast.Tuple:
+            self._display(node, node.elts)
+        elif kind is ast.Dict:
+            self._dict(node)
+        elif kind is ast.Set:
+            self.report.error(node, _SET_MESSAGE, _SET_HINT)
+            for element in node.elts:
+                self._expr(element)
         elif kind in _PLAIN_EXPRESSIONS:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._expr(child)
         else:
             self.report.error(node, *_rejection(node))
+
+    def _display(self, node: ast.expr, elements: list[ast.expr], nested: tuple[type, ...] = _DISPLAYS) -> None:
+        """The items of a display: no `nested` display among them, unless
+        an assignment unpacks the display as it builds it."""
+        for element in elements:
+            if isinstance(element, nested) and id(node) not in self.unpacked:
+                self.report.error(element, _FLAT_MESSAGE, _FLAT_HINT)
+            self._expr(element)
+
+    def _dict(self, node: ast.Dict) -> None:
+        """Constant keys (a local never bears a constant's name: pass 3
+        refuses it), values that are no dict, no ** unpacking."""
+        for key in node.keys:
+            if key is not None and not _constant_key(key, self.module.known):
+                self.report.error(key, _DICT_KEY_MESSAGE, _DICT_KEY_HINT)
+        if None in node.keys:
+            self.report.error(node, "** unpacking in a dict literal is not allowed.", "Write the keys out one by one.")
+        for key in node.keys:
+            if key is not None:
+                self._expr(key)
+        self._display(node, node.values, _NOT_DICT_VALUES)
 
     def _load_name(self, node: ast.Name, callee: bool) -> None:
         name, fn, report = node.id, self.fn, self.report
@@ -1116,6 +1200,12 @@ _ANY_INT: _Interval = (None, None)
 _BOUND_KEYWORDS = {helper: list(inspect.signature(getattr(Context, helper)).parameters)[index + 1]
                    for helper, index in surface.BOUNDED_HELPERS.items()}
 
+# The context's attributes that the machine bounds: the runtime attaches a
+# policy only to a machine of at most MAX_LRUVECS lruvecs and MAX_NUMNODES
+# nodes. ctx.lruvecs is as long as the first, ctx.nr_nodes within the second.
+_CONTEXT_LENGTHS = {"lruvecs": surface.MAX_LRUVECS}
+_CONTEXT_INTERVALS: dict[str, _Interval] = {"nr_nodes": (0, surface.MAX_NUMNODES)}
+
 
 def _hull(intervals: Iterable[_Interval]) -> _Interval:
     """The smallest interval holding all of them (nothing known of none)."""
@@ -1149,13 +1239,18 @@ class _Bounds:
     function (so n = min(n, 64) after n = request.nr_to_scan bounds
     nothing; write n = min(request.nr_to_scan, 64))."""
 
-    def __init__(self, module: _Module, fn: _Function, parameters: dict[str, tuple[_Interval, int | None]]) -> None:
+    def __init__(self, module: _Module, fn: _Function, parameters: dict[str, tuple[_Interval, int | None]],
+                 contexts: frozenset[str] = frozenset()) -> None:
         self.module, self.fn, self.parameters = module, fn, parameters
+        self.contexts = contexts  # the parameters that hold the context
         self._intervals: dict[str, _Interval] = {}
         self._lengths: dict[str, int | None] = {}
 
     def _is_local(self, name: str) -> bool:
         return name in self.fn.params or name in self.fn.assigned
+
+    def is_context(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id in self.contexts
 
     def _constant(self, name: str) -> object:
         return self.module.constants.get(name, surface.CONSTANTS.get(name))
@@ -1176,6 +1271,8 @@ class _Bounds:
             return _fits(lo), _fits(hi)
         if isinstance(node, ast.IfExp):
             return _hull([self.interval(node.body), self.interval(node.orelse)])
+        if isinstance(node, ast.Attribute) and node.attr in _CONTEXT_INTERVALS and self.is_context(node.value):
+            return _CONTEXT_INTERVALS[node.attr]
         if _is_call_to(node, "len") and len(node.args) == 1:
             return 0, self.length(node.args[0])
         if (_is_call_to(node, "min") or _is_call_to(node, "max")) and len(node.args) >= 2 and not node.keywords:
@@ -1306,8 +1403,11 @@ class _Bounds:
     def _field_length(self, node: ast.Attribute) -> int | None:
         """refault.shadow and the other fields of a batch-field parameter are
         arrays of the batch's length. Only the core builds a RefaultBatch and
-        the runtime reads these fields from nothing else."""
+        the runtime reads these fields from nothing else. ctx.lruvecs holds
+        the machine's lruvecs."""
         base = node.value
+        if node.attr in _CONTEXT_LENGTHS and self.is_context(base):
+            return _CONTEXT_LENGTHS[node.attr]
         if (isinstance(base, ast.Name) and self.fn.is_hook and base.id in self.fn.params
                 and base.id in surface.BATCH_FIELD_PARAMETERS and base.id not in self.fn.bindings):
             return surface.MAX_FOLIO_BATCH
@@ -1372,6 +1472,22 @@ def _range_parts(call: ast.Call) -> tuple[ast.expr | None, ast.expr, ast.expr | 
     if len(args) == 1:
         return None, args[0], None
     return args[0], args[1], args[2] if len(args) == 3 else None
+
+
+def _context_parameters(fn: _Function, call_sites: list[set[str]]) -> frozenset[str]:
+    """The parameters that hold the context throughout a function: a
+    hook's ctx, which the core passes, and a helper's parameter to which
+    every call site passes the context; never one the function assigns. A
+    helper nothing calls knows nothing of its parameters."""
+    if fn.is_hook:
+        candidates = {surface.CONTEXT_PARAMETER} & set(fn.params)
+    elif call_sites:
+        candidates = set(fn.params)
+    else:
+        return frozenset()
+    for passed in call_sites:  # a hook's too: a policy function may call it
+        candidates &= passed
+    return frozenset(candidates - set(fn.bindings))
 
 
 def _parameter_bounds(fn: _Function, call_sites: list[dict[str, tuple[_Interval, int | None]]]) -> dict[str, tuple[_Interval, int | None]]:
@@ -1451,9 +1567,10 @@ def _bound_and_cost(module: _Module, order: list[str], cyclic_calls: set[int], r
     Returns each hook's worst-case cost, for the hooks it is known of."""
     functions = module.functions
     passed: dict[str, list[dict[str, tuple[_Interval, int | None]]]] = {name: [] for name in functions}
+    contexts_passed: dict[str, list[set[str]]] = {name: [] for name in functions}  # the parameters given ctx
     for name in order:
         fn = functions[name]
-        bounds = _Bounds(module, fn, _parameter_bounds(fn, passed[name]))
+        bounds = _Bounds(module, fn, _parameter_bounds(fn, passed[name]), _context_parameters(fn, contexts_passed[name]))
         for loop in fn.loops:
             fn.loop_bounds[loop] = bounds.length(loop.iter)
             if fn.loop_bounds[loop] is None:
@@ -1462,6 +1579,8 @@ def _bound_and_cost(module: _Module, order: list[str], cyclic_calls: set[int], r
             if id(site.node) not in cyclic_calls:
                 passed[site.callee].append({param: (bounds.interval(arg), bounds.length(arg))
                                             for param, arg in site.arguments.items()})
+                contexts_passed[site.callee].append({param for param, arg in site.arguments.items()
+                                                     if bounds.is_context(arg)})
     costs: dict[str, _Cost | None] = {}
     for name in reversed(order):
         fn = functions[name]
@@ -1507,11 +1626,19 @@ _BINOP_SYMBOLS = {ast.Sub: "-", ast.Div: "/", ast.FloorDiv: "//", ast.BitAnd: "&
                   ast.RShift: ">>"}
 # Comparisons go through _compare_ (numpy compares an array with a list
 # after converting it), unless one side is a literal; `is` and `is not`
-# compare identities and stay plain.
+# compare identities and stay plain; `in` and `not in` are always guarded: a
+# literal searched for in a range or an enumerate walks it in C
+# (`None in range(10**7)`, `0.5 in range(10**18)`).
 _COMPARE_GUARD = "_compare_"
 _COMPARE_SYMBOLS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
                     ast.In: "in", ast.NotIn: "not in"}
 _IDENTITY_OPERATORS = (ast.Is, ast.IsNot)
+_MEMBERSHIP_OPERATORS = (ast.In, ast.NotIn)
+# Displays holding a computed value are built by guards that refuse to nest
+# a container in another (containers in a policy are flat): a literal's
+# items are flat by construction.
+_DISPLAY_GUARDS = {ast.List: "_list_", ast.Tuple: "_tuple_"}
+_DICT_GUARD = "_dict_"
 # the temporaries that keep a chained comparison's operands evaluated once:
 # locals no policy can name, since its names never begin with an underscore
 _CHAIN_TEMPORARY = "_chain{}_"
@@ -1553,6 +1680,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.chain_temporaries = 0  # the temporaries of chained comparisons made so far
+        self.unpacked: set[int] = set()  # the displays assignments unpack as they build them
 
     def error(self, node: ast.AST, info: str) -> None:
         # RestrictedPython's format, with the column: the verifier reports file:line:col
@@ -1560,7 +1688,45 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.AST]:
         node.targets = [_as_tuple(target) for target in node.targets]
+        if _is_unpacked_display(node.targets, node.value):
+            self.unpacked.add(id(node.value))
         return super().visit_Assign(node)
+
+    def visit_List(self, node: ast.List) -> ast.AST:
+        return self._display(node, super().visit_List)
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        return self._display(node, super().visit_Tuple)
+
+    def _display(self, node: ast.List | ast.Tuple, visit) -> ast.AST:
+        """[a, b] becomes _list_(a, b) and (a, b) _tuple_(a, b), unless
+        every item is a literal, the display is an unpacking's target, an
+        assignment unpacks it as it builds it, or it is an index holding a
+        slice (x[i, 1:3]: a slice is no value)."""
+        unpacked = id(node) in self.unpacked
+        node = visit(node)
+        if (not isinstance(node.ctx, ast.Load) or unpacked or all(_is_literal(e) for e in node.elts)
+                or any(isinstance(e, ast.Slice) for e in node.elts)):
+            return node
+        return _guard_call(_DISPLAY_GUARDS[type(node)], node.elts, node)
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        """{k: v} becomes _dict_((k,), (v,)) unless every value is a
+        literal; pass 3 has made sure the keys are constants."""
+        node = super().visit_Dict(node)
+        if None in node.keys:  # ** unpacking, refused in pass 3; fail closed
+            self.error(node, "** unpacking in a dict literal is not allowed.")
+            return node
+        if all(_is_literal(value) for value in node.values):
+            return node
+        keys, values = ast.Tuple(list(node.keys), ast.Load()), ast.Tuple(list(node.values), ast.Load())
+        copy_locations(keys, node)
+        copy_locations(values, node)
+        return _guard_call(_DICT_GUARD, [keys, values], node)
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.error(node, "sets are not available in a policy.")  # refused in pass 3; fail closed
+        return super().visit_Set(node)
 
     def visit_For(self, node: ast.For) -> ast.AST:
         node.target = _as_tuple(node.target)
@@ -1621,6 +1787,8 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
 
 def _needs_compare_guard(op: ast.cmpop, left: ast.expr, right: ast.expr) -> bool:
+    if isinstance(op, _MEMBERSHIP_OPERATORS):
+        return True
     return not isinstance(op, _IDENTITY_OPERATORS) and not (_is_literal(left) or _is_literal(right))
 
 
