@@ -15,6 +15,7 @@ import operator
 import textwrap
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType
 
 import numpy as np
@@ -439,6 +440,203 @@ def test_comparing_nested_containers_is_bounded():
     assert refusal("_compare_", "==", big, [list(big[0])] * 4096) is ExitKind.RESOURCE
 
 
+# ----------------------------------------------------------------------
+# Flat containers
+# ----------------------------------------------------------------------
+FLAT_ELEMENTS = [0, -(1 << 63), 1.5, True, None, "", "fifo", np.int64(3), np.uint8(1), np.float32(0.5), np.bool_(False),
+                 PutbackReason.ROTATE, np.arange(3), np.zeros(0), np.array([0.5])]
+NOT_FLAT = [[1], (1,), [], (), {}, {1: 2}, range(3), enumerate([1]), {1}, np.zeros((2, 2)), np.array([None, 1]),
+            np.array(5), HashMap(1), ScanDecision((1, 2)), Victims(np.arange(2), 2), b"ab", Tripwire(), print]
+
+
+def is_flat_refusal(fault: PolicyFault) -> bool:
+    return fault.kind is ExitKind.RESOURCE and "containers in a policy are flat" in fault.message and "maps" in fault.message
+
+
+def test_lists_and_tuples_hold_numbers_strings_none_and_arrays():
+    built = G["_list_"](*FLAT_ELEMENTS)
+    assert type(built) is list and all(a is b for a, b in zip(built, FLAT_ELEMENTS, strict=True))
+    built = G["_tuple_"](*FLAT_ELEMENTS)
+    assert type(built) is tuple and all(a is b for a, b in zip(built, FLAT_ELEMENTS, strict=True))
+    assert G["_list_"]() == [] and G["_tuple_"]() == ()
+    for guard in ("_list_", "_tuple_"):
+        for bad in NOT_FLAT:
+            fault = fault_of(G[guard], 1, bad, "a")
+            assert is_flat_refusal(fault) and type(bad).__name__ in fault.message, (guard, bad, fault.message)
+
+
+def test_dict_displays_have_flat_values():
+    a = np.arange(3)
+    d = G["_dict_"](("n", 1, "xs", "t", "a", "none"), (5, "x", [1, "a", a], (0.5, None), a, None))
+    assert d == {"n": 5, 1: "x", "xs": [1, "a", a], "t": (0.5, None), "a": a, "none": None}
+    for bad in ({}, {"a": 1}, [[1]], ([],), [(1, 2)], [{}], (1, [2]), range(3), enumerate([1]), ScanDecision((1, 2)),
+                np.zeros((2, 2)), HashMap(1), {1}):
+        fault = fault_of(G["_dict_"], ("k",), (bad,))
+        assert is_flat_refusal(fault) and "a dict's value" in fault.message, (bad, fault.message)
+    for key in ((1, 2), [1], None.__class__, frozenset()):
+        assert refusal("_dict_", (key,), (1,)) is ExitKind.RESOURCE, key
+    assert refusal("_dict_", ("a", "b"), (1,)) is ExitKind.ERROR
+
+
+def test_writes_keep_lists_and_dicts_flat():
+    """`xs[i] = v`, `xs[a:b] = ys` and `d[k] = v` through _write_: what a
+    display may hold, and no list beyond the limit (G's is 100)."""
+    xs = [0, 1, 2, 3]
+    write = G["_write_"]
+    write(xs)[0] = "a"
+    write(xs)[np.int64(1)] = np.arange(2)
+    write(xs)[-1] = None
+    write(xs)[1:3] = (5, 6, 7)
+    write(xs)[::2] = [8, 9, None]
+    assert xs == [8, 5, 9, 7, None]
+    for bad in NOT_FLAT:
+        fault = fault_of(write(xs).__setitem__, 0, bad)
+        assert is_flat_refusal(fault), (bad, fault.message)
+        fault = fault_of(write(xs).__setitem__, slice(0, 1), [1, bad])
+        assert is_flat_refusal(fault), (bad, fault.message)
+    assert len(xs) == 5, "nothing written by a refused write"
+    for iterable in (range(10**18), "abc", np.arange(3), enumerate([1]), {1: 2}, iter([1])):
+        assert fault_of(write(xs).__setitem__, slice(0, 0), iterable).kind is ExitKind.ERROR, iterable
+    write(xs)[5:] = [0] * 95
+    assert len(xs) == 100
+    write(xs)[0:10] = [1] * 10  # the same length
+    for key, value in ((slice(0, 0), [0]), (slice(99, 100), (0, 0)), (slice(-1, None), [0] * 2)):
+        assert fault_of(write(xs).__setitem__, key, value).kind is ExitKind.RESOURCE, key
+    assert len(xs) == 100
+    with pytest.raises(IndexError):
+        write(xs)[100] = 1  # Python's own error, which ejects as ERROR
+    with pytest.raises(AttributeError):
+        write(xs).append = 1
+    d = {"a": 1}
+    write(d)["b"] = [1, 2]
+    write(d)[3] = np.arange(2)
+    assert list(d) == ["a", "b", 3]
+    for bad in ({}, [[1]], ((1,),), range(3), ScanDecision((1, 2))):
+        assert is_flat_refusal(fault_of(write(d).__setitem__, "c", bad)), bad
+    for key in ((1, 2), Victims(np.arange(1), 1)):  # a tuple hashes its items
+        assert fault_of(write(d).__setitem__, key, 1).kind is ExitKind.RESOURCE, key
+    assert list(d) == ["a", "b", 3]
+
+
+def test_tuples_are_bounded_as_lists_are():
+    for guard, *args in (("_mul_", (0,), 101), ("_mul_", 101, (0,)), ("_mul_", (0,) * 2, np.int64(51)),
+                         ("_add_", (0,) * 60, (0,) * 41), ("_inplacevar_", "*=", (0,), 101),
+                         ("_inplacevar_", "+=", (0,) * 100, (0,))):
+        assert refusal(guard, *args) is ExitKind.RESOURCE, (guard, args)
+    assert G["_mul_"]((1, "a"), 50) == (1, "a") * 50 and G["_add_"]((0,) * 60, (0,) * 40) == (0,) * 100
+    assert G["_inplacevar_"]("*=", (1,), 3) == (1, 1, 1)
+
+
+def test_scan_decision_and_victims_take_flat_fields(t):
+    """A policy builds these too: a ScanDecision of ScanDecisions would nest
+    as lists do. The object built is the interface's own."""
+    ns = load(FIFO)._namespace
+    decision = ns["ScanDecision"]((1, 2), age=[0, 0], batch=np.int64(4))
+    assert type(decision) is ScanDecision and decision == ScanDecision((1, 2), [0, 0], np.int64(4))
+    victims = ns["Victims"](np.arange(2), 2, lru_type=None)
+    assert type(victims) is Victims and victims.nr_scanned == 2
+    for call in (lambda: ns["ScanDecision"](decision), lambda: ns["ScanDecision"]((1, 2), age=((1, 2),)),
+                 lambda: ns["Victims"](victims, 1), lambda: ns["Victims"]([np.arange(1)], nr_scanned=[[1]]),
+                 lambda: ns["ScanDecision"]({1: 2})):
+        assert is_flat_refusal(fault_of(call)), call
+    with pytest.raises(TypeError):
+        ns["ScanDecision"]()  # Python's own error
+
+
+B = runtime.make_builtins(SandboxLimits(max_str_len=1000, max_compare_items=1000))
+
+
+def test_str_max_min_and_divmod_are_guarded_before_they_work_in_c():
+    """Flat is not small: `str([s] * 2**20)` with s a string of 65536
+    characters is 64 GB, `str([array] * 2**20)` runs numpy's printing a
+    million times, and max() of two lists of distinct equal long strings
+    compares for seconds."""
+    assert set(B) == set(surface.SAFE_BUILTINS)
+    text, top, bottom = B["str"], B["max"], B["min"]
+    long = np.arange(10**6)
+    for value in (5, 0.5, None, "abc", np.int64(3), long, [1, 2], (1, "a"), {"a": [1, 2]}, ScanDecision((1, 2)),
+                  PutbackReason.ROTATE, range(10**18), enumerate([1])):
+        assert text(value) == str(value), value
+    assert text() == "" and fault_of(lambda: text(object=5)).kind is ExitKind.ERROR
+    assert fault_of(text, "a", "utf-8").kind is ExitKind.ERROR
+    for value in ([0] * 1001, ["a" * 500] * 2, [np.arange(500)] * 2, {"a": [0] * 1000}, ScanDecision([0] * 999),
+                  (np.arange(1),) * 20):
+        fault = fault_of(text, value)
+        assert fault.kind is ExitKind.RESOURCE and "str()" in fault.message, value
+    assert top(1, 2) == 2 and bottom(1.5, np.int64(1)) == 1 and top(1, 5, 3) == 5 and bottom("b", "a") == "a"
+    assert top([1, 2], [1, 3]) == [1, 3] and bottom((1, "a"), (1, "b")) == (1, "a")
+    nearly = ["a" * 200, "b"]
+    assert top(nearly, list(nearly)) == nearly
+    for fn in (top, bottom):
+        for args in ((["a" * 600], ["a" * 599 + "a"]), ([0] * 600, [0] * 600), ([0] * 300, [0] * 300, [0] * 300)):
+            assert fault_of(fn, *args).kind is ExitKind.RESOURCE
+        for args in ((np.arange(3), [Tripwire()]), ((Tripwire(),), np.int64(1)), (range(10**12), np.arange(3))):
+            assert fault_of(fn, *args).kind is ExitKind.RESOURCE, args
+        for args, kwargs in (((range(10**18),), {}), (([1, 2],), {}), ((1, 2), {"key": abs}), ((), {"default": 1})):
+            assert fault_of(partial(fn, *args, **kwargs)).kind is ExitKind.ERROR, (args, kwargs)
+    assert B["divmod"](7, 2) == (3, 1) and B["divmod"](np.arange(4), 3)[1].tolist() == [0, 1, 2, 0]
+    for args in ((np.arange(3), [Tripwire()]), ((Tripwire(),), np.int64(1)), (np.arange(3), range(10**12))):
+        assert fault_of(B["divmod"], *args).kind is ExitKind.RESOURCE, args
+    # with the default limits
+    big = runtime.make_builtins(SandboxLimits())
+    s = "a" * 65536
+    start = time.perf_counter()
+    assert fault_of(big["str"], [s] * (1 << 20)).kind is ExitKind.RESOURCE
+    assert fault_of(big["max"], [s] * (1 << 20), [s[:-1] + "a"] * (1 << 20)).kind is ExitKind.RESOURCE
+    assert fault_of(big["str"], [np.arange(3)] * (1 << 20)).kind is ExitKind.RESOURCE
+    assert time.perf_counter() - start < 0.5, "weighed, not walked"
+
+
+DOUBLING = FIFO + """
+    def policy_state(ctx):
+        x = ctx.nr_nodes
+        a = [x, x]
+        b = [a, a]
+        c = [b, b]
+        return {"c": str(c)}
+"""
+
+
+def verified(source: str, name: str = "policy") -> SandboxedPolicy:
+    """A policy through the whole verifier, sandboxed."""
+    result = verify(textwrap.dedent(source), f"{name}.py")
+    assert result.ok, result.diagnostics
+    return SandboxedPolicy(result, name)
+
+
+def line_of(source: str, text: str) -> int:
+    return textwrap.dedent(source).splitlines().index(text) + 1
+
+
+def test_the_doubling_attack_is_refused_at_the_first_nesting(t):
+    """`a = [x, x]; b = [a, a]; ...` doubles per statement, then `==`,
+    max(), str() or numpy walk 10**12 items in C. The verifier cannot see
+    that `a` is a list; the runtime refuses `[a, a]`."""
+    fault = fault_of(verified(DOUBLING).policy_state, t.ctx)
+    assert is_flat_refusal(fault) and fault.dump["source_line"] == "b = [a, a]"
+    assert fault.line == line_of(DOUBLING, "    b = [a, a]")
+    for line in ("b = (a, x)", "b = {'a': a}; b = (b, x)", "b = ScanDecision(a, (a,))", "b = [x]; b[0] = a"):
+        source = DOUBLING.replace("b = [a, a]", line).replace("c = [b, b]", "c = b")
+        fault = fault_of(verified(source).policy_state, t.ctx)
+        assert is_flat_refusal(fault) and fault.line == line_of(source, "    " + line), (line, fault.message)
+
+
+def test_flat_containers_run_through_the_verifier(t):
+    policy = verified(FIFO + """
+    def policy_state(ctx):
+        n = ctx.nr_nodes
+        xs = [n, n + 1, "a", None]
+        xs[0] = 7
+        xs[1:2] = (8, 9)
+        pair = (n, ctx.lruvecs[0])
+        d = {"xs": xs, "pair": pair, "n": n}
+        d["m"] = max(n, 3)
+        return {"state": str(d), "same": str(xs == [7, 8, 9, "a", None]), "in": str(n in pair)}
+""")
+    assert policy.policy_state(t.ctx) == {
+        "state": str({"xs": [7, 8, 9, "a", None], "pair": (1, 0), "n": 1, "m": 3}), "same": "True", "in": "True"}
+
+
 ARITHMETIC = """
     INTERFACE_VERSION = (1, 1)
     SEVEN = 7
@@ -472,9 +670,9 @@ def test_compiled_operators_and_comparisons_go_through_the_guards(t):
 
 GUARDED = """
     INTERFACE_VERSION = (1, 1)
-    NESTED = [[0] * 4] * 4
-    DEEP = [[0] * 4096] * 4096
-    COPY = [[0] * 4096 + []] * 4096
+    LIST = [0] * 4
+    LONG = ["a" * 60000] * 100
+    COPY = ["a" * 59999 + "a"] * 100
     BIG = 18446744073709551615
     LOW = -18446744073709551615
     ONE = 1
@@ -487,16 +685,22 @@ GUARDED = """
 @pytest.mark.parametrize(
     "line, kind",
     [
-        ("folios - NESTED", ExitKind.RESOURCE),
-        ("folios[0] & NESTED", ExitKind.RESOURCE),
-        ("NESTED == folios", ExitKind.RESOURCE),
-        ("NESTED in folios", ExitKind.RESOURCE),
-        ("folios[0] <= folios[1] == NESTED", ExitKind.RESOURCE),
-        ("folios; x -= NESTED", ExitKind.RESOURCE),
+        ("folios - LIST", ExitKind.RESOURCE),
+        ("folios[0] & LIST", ExitKind.RESOURCE),
+        ("LIST == folios", ExitKind.RESOURCE),
+        ("LIST in folios", ExitKind.RESOURCE),
+        ("folios[0] <= folios[1] == LIST", ExitKind.RESOURCE),
+        ("folios; x -= LIST", ExitKind.RESOURCE),
         ("LOW - BIG", ExitKind.RESOURCE),
         ("LOW - ONE", ExitKind.RESOURCE),
-        ("DEEP == COPY", ExitKind.RESOURCE),
+        ("LONG == COPY", ExitKind.RESOURCE),
+        ("max(LONG, COPY)", ExitKind.RESOURCE),
+        ("str(LONG)", ExitKind.RESOURCE),
         ("ONE in enumerate(folios)", ExitKind.ERROR),
+        ("[ONE, ONE]; x = [x, x]", ExitKind.RESOURCE),
+        ("(ONE, folios); x = (x, ONE)", ExitKind.RESOURCE),
+        ("[ONE]; x = {'a': [x, x]}", ExitKind.RESOURCE),
+        ("[ONE]; x[0] = LIST", ExitKind.RESOURCE),
     ],
 )
 def test_compiled_operators_and_comparisons_are_refused_at_their_line(t, line, kind):
@@ -758,7 +962,7 @@ def test_an_empty_putback_is_still_a_call(t):
         ("select_victims", "[1.5]", "ints"),
         ("select_victims", "[-1]", "not a folio id"),
         ("select_victims", "None", "NoneType"),
-        ("select_victims", "[[1]]", "ints"),
+        ("select_victims", "['1']", "ints"),
         ("select_victims", "Victims([1], -1)", "nr_scanned"),
         ("select_victims", "Victims([1], 1, 2)", "lru_type"),
         ("should_reclaim", "5", "ScanDecision"),
@@ -978,6 +1182,30 @@ def test_what_the_policy_raises_maps_to_an_exit_kind(t, body, kind):
     assert fault.kind is kind and fault.line in (5, 8), fault.message
 
 
+def test_an_exception_message_is_cut_and_a_key_printed_briefly(t):
+    """A KeyError carries the policy's key: str() of it is the key's repr,
+    made in C, 64 GB for a tuple of a million strings of 65536 characters."""
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def age(ctx, request):
+            key = ("a" * 65536,) * 1048576
+            seen = {"a": 1}
+            return seen[key]
+
+        def policy_state(ctx):
+            return {"x": str([1][2 + ctx.nr_nodes])}
+    """)
+    start = time.perf_counter()
+    fault = fault_of(policy.age, t.ctx, t.request())
+    assert time.perf_counter() - start < 1
+    assert fault.kind is ExitKind.ERROR and fault.message.startswith("KeyError: ('aaaa") and len(fault.message) < 600
+    fault = fault_of(policy.policy_state, t.ctx)
+    assert fault.message == "IndexError: list index out of range"
+    long = runtime._describe(ValueError("x" * 10_000))
+    assert len(long) == runtime.MAX_MESSAGE_LEN and long.endswith("...")
+
+
 BUDGET = """
     INTERFACE_VERSION = (1, 1)
 
@@ -1116,6 +1344,27 @@ def test_the_maps_of_a_policy_are_bounded_in_all(monkeypatch):
     monkeypatch.setattr(surface, "MAX_TOTAL_MAP_ENTRIES", 10)
     with pytest.raises(PolicyError, match="12 map entries"):
         load("INTERFACE_VERSION = (1, 1)\nA = HashMap(6)\nB = ArrayMap(6)\n")
+
+
+@pytest.mark.parametrize("limit", ["MAX_LRUVECS", "MAX_NUMNODES"])
+def test_a_policy_is_not_attached_to_a_machine_larger_than_the_verifier_assumes(t, monkeypatch, limit):
+    """The verifier bounds a loop over ctx.lruvecs by MAX_LRUVECS and
+    range(ctx.nr_nodes) by MAX_NUMNODES: a bigger machine gets no context,
+    a HELPER fault at the first call, blamed on the hook's def."""
+    assert len(t.ctx.lruvecs) == t.ctx.nr_nodes == 1
+    monkeypatch.setattr(surface, limit, 1)
+    assert load(FIFO, t)._ctx is not None, "a machine as large as the bound is fine"
+    monkeypatch.setattr(surface, limit, 0)
+    fault = fault_of(load(FIFO).policy_init, t.ctx)
+    assert fault.kind is ExitKind.HELPER and "1 lruvecs and 1 nodes" in fault.message and fault.line == 5
+    assert fault.dump["source_line"] == "def policy_init(ctx):"
+    policy = load("INTERFACE_VERSION = (1, 1)\n\ndef age(ctx, request):\n    return 0\n")
+    fault = fault_of(policy.age, t.ctx, t.request())
+    assert fault.kind is ExitKind.HELPER and fault.line == 3 and policy._ctx is None
+    m = running_machine(SandboxedPolicy(compiled(FIFO), "fifo"))
+    m.run()
+    [record] = m.ejections
+    assert record["kind"] == "helper" and record["hook"] == "policy_init" and record["time_ns"] == 0
 
 
 def test_an_ejected_sandboxed_policy_leaves_its_line_and_dump_in_the_results():

@@ -16,11 +16,33 @@ because of one way a policy could hurt the machine it runs in:
   of the object: one dict probe, no isinstance chain.
 - ``_getitem_``, ``_getiter_``, ``_write_``: indexing, iterating and
   writing only the plain containers a policy builds (lists, tuples, dicts,
-  ranges, strings) and numpy arrays. A write into an array goes through a
-  wrapper that writes items only, never attributes (``a.dtype = ...``).
-  Arrays are kept one-dimensional (no tuple, None or list index): numpy
-  would otherwise turn nested lists into arrays the size of the product of
-  their lengths, in C, where no tick can stop it.
+  ranges, strings) and numpy arrays. A write goes through a wrapper that
+  writes items only, never attributes (``a.dtype = ...``), and keeps what
+  it writes into flat as below: ``xs[i] = v`` and ``xs[a:b] = ys`` (ys a
+  list or tuple, every element checked, the result within the list
+  limit), ``d[k] = v`` (k a number, a str or None). Arrays are kept
+  one-dimensional (no tuple, None or list index) and are set from numbers
+  and arrays, never from a list, which numpy would expand in C.
+- ``_list_``, ``_tuple_``, ``_dict_``: **containers in a policy are flat.**
+  Work done in C is out of reach of the counter and the clock, and nested
+  containers are how a policy gets C to do unbounded work: ``a = [x, x];
+  b = [a, a]; ...`` doubles per statement, and then ``==``, ``max``,
+  ``str`` or hashing walk 10**12 items. So a list or tuple holds numbers
+  (int, float, bool, numpy scalars, the reason enums), strings, None and
+  1-D numpy arrays of numbers, never a list, tuple, dict, range or
+  anything else; a dict (a display with the verifier's constant keys)
+  holds those and flat lists and tuples as its values; sets do not exist.
+  The verifier compiles each display that holds a computed value into a
+  call: ``[a, b]`` is ``_list_(a, b)``, ``(a, b)`` ``_tuple_(a, b)``,
+  ``{"k": v}`` ``_dict_(("k",), (v,))``; each refuses (RESOURCE) what a
+  flat container may not hold, with one type check per element.
+  ScanDecision and Victims, which a policy builds too, take fields a dict
+  may hold (their constructors are wrapped the same way). Every other way
+  to build a container builds a flat one from flat ones: ``+`` and ``*``
+  of lists and tuples, slices, unpacking, maps (tuples of numbers),
+  enumerate (a pair of an index and an item: nesting enumerate in
+  enumerate grows a value by one level per call in the source, never by
+  doubling).
 - ``_tick_``: the back-edge counter, BPF's may_goto. The verifier puts it
   at the top of every loop body; a loop whose bound the verifier could not
   see (``range(start, 10)`` with a huge negative start) runs out of budget
@@ -40,38 +62,57 @@ because of one way a policy could hurt the machine it runs in:
   the symbol as a str. None of them builds a large value from small ones,
   but ``-`` grows an int by a bit (checked as ``+`` is), and numpy meeting
   a list, tuple or range next to an array or a numpy number converts it to
-  an array in C, however large: ``folios - [[0] * 1024] * 1048576`` is
-  8 GB that neither the counter nor the clock can stop. That refusal
-  (RESOURCE) is shared by every arithmetic guard.
+  an array in C, however large: ``folios - range(2**40)`` is 8 TB that
+  neither the counter nor the clock can stop. That refusal (RESOURCE) is
+  shared by every arithmetic guard.
 - ``_compare_(op, a, b)``: ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``,
   ``in``, ``not in``. Comparisons do their work in C: numpy converts a
   list next to an array as above (``x in array`` too); two lists compare
-  item by item however deeply nested (``[[0] * 2**20] * 2**20`` against an
-  equal copy is 10**12 comparisons), so containers are weighed first,
-  their items counted with shared structure counted each time it is
-  reached, and refused (RESOURCE) past max_compare_items (a tuple looked
-  up in a dict or set too: its hash is its items'); ``0.5 in
+  item by item, and flat is not small: a list of a million strings of
+  65536 characters against an equal copy is 64 GB of memcmp, and a dict
+  compares the lists it holds. So containers are weighed first (their
+  items counted, a string by its length, an array by its size, shared
+  structure each time it is reached; flat containers make it a walk of
+  two levels at most) and refused (RESOURCE) past max_compare_items (a
+  tuple looked up in a dict too: its hash is its items'); ``0.5 in
   range(10**18)`` walks the range in C, so a range is searched for an int
   only (a float or a numpy number as the int it equals, anything else is
   refused); and ``in`` searches only lists, tuples, dicts, sets, strings,
   ranges and arrays (``x in enumerate(range(10**18))`` walks it too).
 
-Both take two numbers (int, float, bool) on a fast path of ``type() is``
-checks: a dict lookup of the operator and the operation, plus, for an int
-result of ``_binop_``, the 64-bit check.
+  Both take two numbers (int, float, bool) on a fast path of ``type() is``
+  checks: a dict lookup of the operator and the operation, plus, for an
+  int result of ``_binop_``, the 64-bit check.
+- ``str``, ``max``, ``min``, ``divmod``: the builtins that work on their
+  arguments in C (make_builtins). str() of a container is weighed as a
+  comparison is, against max_str_len (``str([s] * 2**20)`` would build
+  64 GB, ``str([array] * 2**20)`` run numpy's printing a million times);
+  max() and min() against max_compare_items; and they and divmod()
+  refuse a list, tuple or range next to numpy as above. A number, a str
+  or an array (numpy summarizes a long one) takes a fast path, as two
+  numbers do for max(), min() and divmod().
 
-A guard that refuses raises PolicyFault: RESOURCE for a limit, ERROR for a
-forbidden operation. The helpers of the context (SandboxContext) check
-their arguments before they reach the core and raise HELPER (folio ids are
-an int or a 1-D numpy integer array, never a list or tuple that numpy would
-convert); the answers of the hooks are checked before the core sees them
-(INVALID). Whatever the policy's code raises becomes a PolicyFault naming
-the line of the policy's own file, with a dump of its maps and counters,
-and the core ejects it.
+A guard that refuses raises PolicyFault: RESOURCE for a limit (a
+container that is not flat included), ERROR for a forbidden operation. The
+helpers of the context (SandboxContext) check their arguments before they
+reach the core and raise HELPER (folio ids are an int or a 1-D numpy
+integer array, never a list or tuple that numpy would convert). A machine
+with more lruvecs than surface.MAX_LRUVECS or more nodes than
+MAX_NUMNODES, the bounds the verifier assumes for a loop over ctx.lruvecs
+or range(ctx.nr_nodes), gets no context: a HELPER fault at the first call
+(policy_init's) ejects the policy. The answers of the hooks are checked
+before the core sees them (INVALID). Whatever the policy's code raises
+becomes a PolicyFault naming the line of the policy's own file, with a
+dump of its maps and counters, and the core ejects it; the exception's
+message is cut, and a value it carries (a KeyError's key) printed
+briefly, never as its whole repr.
 
 What the guards cannot see, the verifier refuses: comprehensions (their
 loops do not tick), f-strings (a format spec allocates), min() and max()
-over one iterable (a loop in C). The verifier leaves an operator or a
+over one iterable (a loop in C; the runtime refuses it too), set displays
+and dict displays with computed keys. Displays of literals stay plain
+(flat by construction), as does a display unpacked as it is built (``a, b
+= b, a``): no name ever holds it. The verifier leaves an operator or a
 comparison plain next to a literal (``i + 1``, ``n - 1``, ``x < 5``,
 ``x is None``): an int then grows by at most the literal, which the budget
 and the clock bound, and numpy meets no list. ``in`` is the exception: a
@@ -121,6 +162,7 @@ from simulator.policy import ExitKind, PolicyError, PolicyFault, spec_argnames
 CLOCK_CHECK_EVERY = 32  # ticks between two looks at the wall clock
 MAX_NAME_LEN = 64  # list names, sysctl and event names
 MAX_TRACE_LEN = 256  # a trace message is cut here, as bpf_printk's buffer
+MAX_MESSAGE_LEN = 512  # what an exception of the policy's code says in its ejection, at most
 MAX_EVENT_COUNT = 1 << 32  # count_event, workingset_age_nonresident
 INT64_LIMIT = 1 << 63  # answers and per-folio data are int64
 
@@ -143,8 +185,8 @@ class SandboxLimits:
     max_slow_calls: int = 16  # ...and this many slow calls...
     slow_window: int = 256  # ...among the last this many calls eject (SLOW)
     max_list_len: int = 1 << 20  # elements of a list or tuple a policy builds
-    max_compare_items: int = 1 << 22  # items one comparison or `in` may touch (nested lists, strings, arrays)
-    max_str_len: int = 1 << 16  # characters of a string a policy builds
+    max_compare_items: int = 1 << 22  # items one comparison, `in`, max() or min() may touch (a str counts its length)
+    max_str_len: int = 1 << 16  # characters of a string a policy builds; items and characters str() of a container prints
     int_bits: int = surface.INT_LIMIT.bit_length() - 1  # |x| < 2**int_bits for the ints *, **, <<, + produce
     max_lists: int = 4096  # lists a policy may create (each costs the core memory)
     max_peek: int = 1 << 20  # list_peek's n
@@ -263,15 +305,6 @@ class _ArrayItems:
         self._array[key] = value
 
 
-def _write_(obj: object) -> object:
-    kind = type(obj)
-    if kind is list or kind is dict:
-        return obj
-    if kind is np.ndarray:
-        return _ArrayItems(obj)
-    raise _forbidden(f"a policy may not change a {kind.__name__}")
-
-
 # ----------------------------------------------------------------------
 # Guards with limits: arithmetic, sequences, unpacking
 # ----------------------------------------------------------------------
@@ -305,42 +338,209 @@ def _no_list_into_numpy(a: object, b: object, symbol: str) -> None:
 # Operands a comparison or an arithmetic operator handles in O(1): Python's
 # and numpy's numbers (numpy's are fixed-width: they wrap, they never grow).
 _NUMBERS = frozenset({int, float, bool, np.bool_}) | NUMPY_INTS | NUMPY_FLOATS
+_ENUMS = frozenset({PutbackReason, ReclaimReason})  # IntEnum members: ints
 # items a sequence may hold for it to be compared item by item in O(1) each
-_FLAT_ITEMS = _NUMBERS | {type(None)}
+_FLAT_ITEMS = _NUMBERS | _ENUMS | {type(None)}
 _NESTED_STEP = 64  # what walking one nested item in Python costs, in compared items
+
+
+# ----------------------------------------------------------------------
+# Flat containers
+# ----------------------------------------------------------------------
+# What a list or a tuple may hold, besides a 1-D array: never a list, a
+# tuple, a dict, a range or anything else that holds or walks other values.
+_FLAT_ELEMENTS = _FLAT_ITEMS | {str}
+FLAT_MESSAGE = ("containers in a policy are flat: a list or tuple holds numbers, strings and arrays; "
+                "keep structure in maps")
+FLAT_VALUE_MESSAGE = ("containers in a policy are flat: {what} is a number, a string, an array or a list or tuple "
+                      "of those; keep structure in maps")
+
+
+def _flat_array(x: object) -> bool:
+    """A 1-D array of numbers (numpy expands neither its items nor its shape)."""
+    return type(x) is np.ndarray and x.ndim == 1 and not x.dtype.hasobject
+
+
+def _not_flat(x: object) -> PolicyFault:
+    return _resource(f"{FLAT_MESSAGE} (not a {type(x).__name__})")
+
+
+def _check_elements(elements: tuple | list) -> None:
+    """A display's few elements, one by one (faster than a C loop for two)."""
+    for x in elements:
+        if type(x) not in _FLAT_ELEMENTS and not _flat_array(x):
+            raise _not_flat(x)
+
+
+_FLAT = object()  # what _not_flat_element finds in a flat sequence
+
+
+def _not_flat_element(elements: tuple | list) -> object:
+    """The first element of a sequence of any length that a list may not
+    hold, or _FLAT: a C loop over the types, then one by one only if
+    something is not a number, a str or None (an array, or worse)."""
+    if not _FLAT_ELEMENTS.issuperset(map(type, elements)):
+        for x in elements:
+            if type(x) not in _FLAT_ELEMENTS and not _flat_array(x):
+                return x
+    return _FLAT
+
+
+def _check_value(value: object, what: str) -> None:
+    """What a dict may hold as a value (and ScanDecision and Victims as a
+    field): an element of a list, or a flat list or tuple."""
+    kind = type(value)
+    if kind in _FLAT_ELEMENTS or _flat_array(value):
+        return
+    message = FLAT_VALUE_MESSAGE.format(what=what)
+    if kind is list or kind is tuple:
+        inner = _not_flat_element(value)
+        if inner is _FLAT:
+            return
+        raise _resource(f"{message} (not a {kind.__name__} holding a {type(inner).__name__})")
+    raise _resource(f"{message} (not a {kind.__name__})")
+
+
+def _check_key(key: object) -> None:
+    """A dict key hashes in O(1): a number, a str or None."""
+    if type(key) not in _FLAT_ITEMS and type(key) is not str:
+        raise _resource(f"containers in a policy are flat: a dict's keys are numbers and strings, not a "
+                        f"{type(key).__name__}; keep structure in maps")
+
+
+def _list_(*elements: object) -> list:
+    """``[a, b]``: a list of numbers, strings, None and 1-D arrays."""
+    _check_elements(elements)
+    return list(elements)
+
+
+def _tuple_(*elements: object) -> tuple:
+    """``(a, b)``: a tuple of numbers, strings, None and 1-D arrays."""
+    _check_elements(elements)
+    return elements
+
+
+def _dict_(keys: tuple | list, values: tuple | list) -> dict:
+    """``{"k": v, 1: w}`` as ``_dict_(("k", 1), (v, w))``: keys are the
+    verifier's constants, values flat (no dict, no nested list or tuple)."""
+    if len(keys) != len(values):
+        raise _forbidden(f"a dict display of {len(keys)} keys and {len(values)} values")
+    for key in keys:
+        _check_key(key)
+    for value in values:
+        _check_value(value, "a dict's value")
+    return dict(zip(keys, values))
+
+
+class _ListItems:
+    """What ``_write_`` hands out for a list: ``xs[i] = v`` with v what a
+    list may hold, ``xs[a:b] = ys`` with ys a flat list or tuple and the
+    result within the list limit (a list assigned an iterable would draw
+    it whole, in C: ``xs[:] = range(10**18)``)."""
+
+    __slots__ = ("_list",)
+    _max_len = 0  # the list limit: make_guards subclasses this per policy
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if type(value) in _FLAT_ELEMENTS and type(key) is not slice:  # xs[i] = 5
+            self._list[key] = value
+        elif type(key) is slice:
+            self._set_slice(key, value)
+        elif _flat_array(value):
+            self._list[key] = value
+        else:
+            raise _not_flat(value)
+
+    def _set_slice(self, key: slice, value: object) -> None:
+        if type(value) is not list and type(value) is not tuple:
+            raise _forbidden(f"a slice of a list is set from a list or a tuple, not a {type(value).__name__}")
+        inner = _not_flat_element(value)
+        if inner is not _FLAT:
+            raise _not_flat(inner)
+        items = self._list
+        length = len(items) - len(range(*key.indices(len(items)))) + len(value)
+        if length > self._max_len:
+            raise _resource(f"slice assignment: a list of {length} elements, more than the {self._max_len} a "
+                            "policy may build")
+        items[key] = value
+
+
+class _DictItems:
+    """What ``_write_`` hands out for a dict: ``d[k] = v`` with k a number
+    or a str and v what a dict display may hold."""
+
+    __slots__ = ("_dict",)
+
+    def __init__(self, items: dict) -> None:
+        self._dict = items
+
+    def __setitem__(self, key: object, value: object) -> None:
+        _check_key(key)
+        _check_value(value, "a dict's value")
+        self._dict[key] = value
+
+
+def _flat_fields(cls: type) -> Callable:
+    """ScanDecision and Victims as a policy calls them: their fields hold
+    what a dict may (a ScanDecision of ScanDecisions would nest as lists
+    do); the object built is the interface's own."""
+    what = f"a field of {cls.__name__}"
+
+    def build(*args: object, **kwargs: object) -> object:
+        for value in args:
+            _check_value(value, what)
+        for value in kwargs.values():
+            _check_value(value, what)
+        return cls(*args, **kwargs)
+
+    build.__name__ = build.__qualname__ = cls.__name__
+    return build
+
+
+_FLAT_TYPES = {"ScanDecision": _flat_fields(ScanDecision), "Victims": _flat_fields(Victims)}
+
+
+# ----------------------------------------------------------------------
+# Weighing what C walks: comparisons, str(), max(), min()
+# ----------------------------------------------------------------------
 # what compares item by item (an array compares elementwise, in O(its size))
 _COLLECTIONS = (list, tuple, set, frozenset)
 _CONTAINERS = (*_COLLECTIONS, dict)
 
 
-def _compared_items(x: object, left: int, symbol: str) -> int:
-    """`left` minus the items comparing (or hashing) x can touch, in C:
-    a list, tuple, set or dict counts its items (a dict its keys and its
-    values) plus what they touch, a str its length, an array its size. Shared structure counts each time
-    it is reached (``[[0] * 1024] * 1024`` is a million items), as the
-    comparison reaches it. Raises RESOURCE once `left` runs out, and each
-    nested item walked costs _NESTED_STEP, so the walk in Python is short
-    too."""
+def _compared_items(x: object, left: int, symbol: str, doing: str = "compare") -> int:
+    """`left` minus the items comparing, hashing or printing x can touch,
+    in C: a list, tuple or dict counts its items (a dict its keys and its
+    values) plus what they touch, a str its length, an array its size.
+    Shared structure counts each time it is reached (``[s] * 1024`` with s
+    a string of 60000 characters is some 60 million), as the comparison
+    reaches it. Raises RESOURCE once `left` runs out, and each item that is not a
+    number costs _NESTED_STEP more, so the walk in Python is short too.
+
+    Containers are flat (a list or tuple holds numbers, strings, None and
+    arrays; a dict those and flat lists), so the walk is two levels deep
+    at most, but a length alone is not the weight: a list of a million
+    long strings or of arrays is a flat one."""
     if isinstance(x, _COLLECTIONS):
         left -= len(x)
         if left >= 0 and not _FLAT_ITEMS.issuperset(map(type, x)):  # a C loop for the flat lists of numbers
             for item in compress(x, map(operator.not_, map(_FLAT_ITEMS.__contains__, map(type, x)))):
-                left = _compared_items(item, left - _NESTED_STEP, symbol)
+                left = _compared_items(item, left - _NESTED_STEP, symbol, doing)
     else:
         kind = type(x)
         if kind is str:
             left -= len(x)
         elif kind is dict:
-            left = _compared_items(tuple(x.values()), _compared_items(tuple(x), left, symbol), symbol)
+            left = _compared_items(tuple(x.values()), _compared_items(tuple(x), left, symbol, doing), symbol, doing)
         elif kind is np.ndarray:
             left -= x.size
-        elif kind is ScanDecision:  # a dataclass: == compares its fields, which a policy sets
-            left = _compared_items((x.scan, x.age, x.batch), left, symbol)
+        elif kind is ScanDecision:  # a dataclass: == compares its fields, repr prints them
+            left = _compared_items((x.scan, x.age, x.batch), left, symbol, doing)
         else:
             left -= 1
     if left < 0:
-        raise _resource(f"{symbol}: a comparison of more items than a policy may compare at once (nested lists, "
-                        "strings or arrays)")
+        what = "a comparison of more items" if doing == "compare" else "more items"
+        raise _resource(f"{symbol}: {what} than a policy may {doing} at once (long lists, strings or arrays)")
     return left
 
 
@@ -579,6 +779,24 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
             raise _forbidden(f"the operator {op} is not allowed")
         return apply(a, b)
 
+    # -- writes ----------------------------------------------------------------
+    list_items = type("_ListItems", (_ListItems,), {"__slots__": (), "_max_len": max_list})
+    new = object.__new__
+
+    def _write_(obj: object) -> object:
+        """``x[k] = v`` is ``_write_(x)[k] = v``: only into a list, a dict or
+        an array, through a wrapper that keeps it flat (and an array 1-D)."""
+        kind = type(obj)
+        if kind is list:
+            items = new(list_items)
+            items._list = obj
+            return items
+        if kind is dict:
+            return _DictItems(obj)
+        if kind is np.ndarray:
+            return _ArrayItems(obj)
+        raise _forbidden(f"a policy may not change a {kind.__name__}")
+
     # -- unpacking -----------------------------------------------------------
     def _unpack_sequence_(it: object, spec: dict, getiter: Callable) -> object:
         """``a, (b, c) = it``: a tuple unpacks as it is; anything else is
@@ -602,7 +820,67 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         "_binop_": _binop_, "_compare_": _compare_, "_inplacevar_": _inplacevar_,
         "_unpack_sequence_": _unpack_sequence_, "_iter_unpack_sequence_": _iter_unpack_sequence_,
         "_getattr_": _getattr_, "_getitem_": _getitem_, "_getiter_": _getiter_, "_write_": _write_,
+        "_list_": _list_, "_tuple_": _tuple_, "_dict_": _dict_,
     }
+
+
+# ----------------------------------------------------------------------
+# The builtins that walk their arguments in C: str, max, min, divmod
+# ----------------------------------------------------------------------
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in surface.SAFE_BUILTINS}
+_PRINTS_IN_O1 = _FLAT_ELEMENTS | {np.ndarray}  # str of an array: numpy summarizes past 1000 items
+_NOTHING = object()  # an argument not given
+
+
+def make_builtins(limits: SandboxLimits) -> dict[str, Callable]:
+    """The builtins a policy calls (surface.SAFE_BUILTINS), with str, max
+    and min weighed first, and divmod, like max and min, refusing a list,
+    tuple or range next to numpy (which would convert it in C).
+
+    Flat containers are not enough to bound them: ``str([s] * 2**20)`` with
+    s a string of 65536 characters builds 64 GB, ``str([a] * 2**20)`` with
+    a an array runs numpy's printing a million times (20 s), and
+    ``max(xs, ys)`` over two such lists of distinct equal strings compares
+    for seconds, all in C. A number, a str or an array takes the fast path;
+    a container is weighed as ``_compare_`` weighs one: str() against
+    max_str_len (a container of that many items and characters prints in
+    tens of milliseconds), max() and min() against max_compare_items."""
+    max_str, max_compare = limits.max_str_len, limits.max_compare_items
+    builtin_str, builtin_max, builtin_min, builtin_divmod = builtins.str, builtins.max, builtins.min, builtins.divmod
+
+    def str_(value: object = "", *args: object, **kwargs: object) -> str:
+        if type(value) not in _PRINTS_IN_O1:
+            _compared_items(value, max_str, "str()", "print")
+        if args or kwargs:
+            raise _forbidden("str() takes one value (a policy has no bytes to decode)")
+        return builtin_str(value)
+
+    def ordered(fn: Callable, name: str) -> Callable:
+        def guarded(a: object = _NOTHING, b: object = _NOTHING, *rest: object, **kwargs: object) -> object:
+            if type(a) in _NUMBERS and type(b) in _NUMBERS and not rest and not kwargs:
+                return fn(a, b)
+            if b is _NOTHING or kwargs:
+                raise _forbidden(f"{name}() takes two or more values and no keywords (over one iterable, or with a "
+                                 "key, it loops in C)")
+            args = (a, b, *rest)
+            if any(map(_is_numpy, args)) and any(isinstance(x, _SEQUENCES) for x in args):
+                raise _resource(f"{name}(): an array combines with arrays and numbers, not with a list, tuple or "
+                                "range (numpy would convert it, however large)")
+            _compared_items(args, max_compare, f"{name}()")
+            return fn(*args)
+
+        guarded.__name__ = guarded.__qualname__ = name
+        return guarded
+
+    def divmod_(a: object, b: object) -> tuple:
+        if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+            _no_list_into_numpy(a, b, "divmod()")
+        return builtin_divmod(a, b)
+
+    str_.__name__ = str_.__qualname__ = "str"
+    divmod_.__name__ = divmod_.__qualname__ = "divmod"
+    return {**_SAFE_BUILTINS, "str": str_, "max": ordered(builtin_max, "max"), "min": ordered(builtin_min, "min"),
+            "divmod": divmod_}
 
 
 # ----------------------------------------------------------------------
@@ -635,6 +913,14 @@ class SandboxContext:
         self._limits = limits
         self.nr_nodes = int(core.nr_nodes)
         self.lruvecs = tuple(int(v) for v in core.lruvecs)
+        # the verifier bounds a loop over ctx.lruvecs or range(ctx.nr_nodes) by the largest machine
+        max_lruvecs = getattr(surface, "MAX_LRUVECS", 4096)
+        max_nodes = getattr(surface, "MAX_NUMNODES", 1024)
+        if len(self.lruvecs) > max_lruvecs or self.nr_nodes > max_nodes:
+            raise PolicyFault(ExitKind.HELPER, f"the machine has {len(self.lruvecs)} lruvecs and {self.nr_nodes} nodes; "
+                                               f"a sandboxed policy attaches to at most {max_lruvecs} lruvecs and "
+                                               f"{max_nodes} nodes (the verifier bounds its loops over ctx.lruvecs "
+                                               "and range(ctx.nr_nodes) by them)")
         self._lruvec_set = frozenset(self.lruvecs)
         self._lists: set[int] = set()
         self._detached: list[tuple[np.ndarray, np.ndarray]] = []  # (folios, their lists) list_del took them off, this call
@@ -967,7 +1253,6 @@ def _join(values: list[np.ndarray | None], spans: tuple[tuple[int, int], ...]) -
 # ----------------------------------------------------------------------
 # The plugin
 # ----------------------------------------------------------------------
-_SAFE_BUILTINS = {name: getattr(builtins, name) for name in surface.SAFE_BUILTINS}
 _NO_FOLIOS = np.empty(0, np.int64)
 _MAP_CLASSES = tuple(MAP_TYPES.values())
 
@@ -982,11 +1267,24 @@ def _policy_line(tb: TracebackType | None, filename: str) -> int | None:
     return line
 
 
+def _describe(err: Exception) -> str:
+    """An exception's message, cut at MAX_MESSAGE_LEN. Only text is
+    printed whole (then cut): a KeyError carries the policy's key, and
+    str() of it is the key's repr, made in C however long (a tuple of a
+    million long strings is 64 GB); any other value is printed briefly."""
+    args = err.args
+    if type(err) is not KeyError and all(type(arg) is str for arg in args):
+        text = str(err)
+    else:
+        text = ", ".join(map(_brief, args))
+    return text if len(text) <= MAX_MESSAGE_LEN else text[: MAX_MESSAGE_LEN - 3] + "..."
+
+
 def _classify(err: Exception) -> PolicyFault:
     """The PolicyFault for an exception the policy's code raised."""
-    message = f"{type(err).__name__}: {err}"
+    message = f"{type(err).__name__}: {_describe(err)}"
     if isinstance(err, PolicyContextError):  # the core refused a helper call the checks let through
-        return PolicyFault(ExitKind.HELPER, str(err))
+        return PolicyFault(ExitKind.HELPER, _describe(err))
     if isinstance(err, (MemoryError, OverflowError, RecursionError)):
         return PolicyFault(ExitKind.RESOURCE, message)
     return PolicyFault(ExitKind.ERROR, message)
@@ -1055,9 +1353,11 @@ class SandboxedPolicy:
 
     # -- loading -------------------------------------------------------------------
     def _fresh_namespace(self) -> dict[str, Any]:
-        namespace: dict[str, Any] = {"__builtins__": dict(_SAFE_BUILTINS), "__name__": f"reclaim_ext.policy.{self.name}"}
+        namespace: dict[str, Any] = {"__builtins__": make_builtins(self.limits),
+                                     "__name__": f"reclaim_ext.policy.{self.name}"}
         namespace.update(surface.CONSTANTS)
         namespace.update(surface.TYPES)
+        namespace.update(_FLAT_TYPES)
         namespace.update(MAP_TYPES)
         namespace.update(make_guards(self.limits))
         return namespace
@@ -1088,15 +1388,22 @@ class SandboxedPolicy:
         return wrapper
 
     # -- one call --------------------------------------------------------------------
-    def _attach(self, core: Any) -> SandboxContext:
+    def _attach(self, core: Any, fn: FunctionType) -> SandboxContext:
         """A fresh SandboxContext over the core's context. nr_pages comes from
-        the core's folio table: this module is trusted and may look."""
+        the core's folio table: this module is trusted and may look. A
+        machine larger than the verifier assumed (surface.MAX_LRUVECS,
+        MAX_NUMNODES) is refused: PolicyFault(HELPER) at the hook's def, on
+        the first call (policy_init's, if the policy has one)."""
+        try:
+            ctx = SandboxContext(core, core._folios.nr_pages, self.limits)
+        except PolicyFault as fault:
+            raise self._located(fault, None, fn) from None
         self._core = core
-        self._ctx = SandboxContext(core, core._folios.nr_pages, self.limits)
-        return self._ctx
+        self._ctx = ctx
+        return ctx
 
-    def _context(self, core: Any) -> SandboxContext:
-        return self._ctx if core is self._core else self._attach(core)
+    def _context(self, core: Any, fn: FunctionType) -> SandboxContext:
+        return self._ctx if core is self._core else self._attach(core, fn)
 
     def _run(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None, values: tuple) -> Any:
         """Call the policy's function with the parameters it takes, under the
@@ -1194,12 +1501,12 @@ class SandboxedPolicy:
     def _init_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         """policy_init(ctx): the SandboxContext is made here, over the core's."""
         def policy_init(ctx):
-            self._run(hook, fn, pick, (self._attach(ctx),))
+            self._run(hook, fn, pick, (self._attach(ctx, fn),))
         return policy_init
 
     def _state_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def policy_state(ctx):
-            return self._answer(hook, fn, _check_state, self._run(hook, fn, pick, (self._context(ctx),)))
+            return self._answer(hook, fn, _check_state, self._run(hook, fn, pick, (self._context(ctx, fn),)))
         return policy_state
 
     def _request_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
@@ -1207,7 +1514,7 @@ class SandboxedPolicy:
         check = _REQUEST_ANSWERS[hook]
 
         def wrapper(ctx, request):
-            return self._answer(hook, fn, check, self._run(hook, fn, pick, (self._context(ctx), request)))
+            return self._answer(hook, fn, check, self._run(hook, fn, pick, (self._context(ctx, fn), request)))
         return wrapper
 
     def _batch_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
@@ -1215,21 +1522,21 @@ class SandboxedPolicy:
         folio_added (and folio_putback) leave every folio on a list is the
         core's check (simulator.ejection), made for any untrusted policy."""
         def wrapper(ctx, folios):
-            sctx = self._context(ctx)
+            sctx = self._context(ctx, fn)
             for lo, hi in _spans(len(folios)):
                 self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi)))
         return wrapper
 
     def _putback_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def folio_putback(ctx, folios, reasons, request):
-            sctx = self._context(ctx)
+            sctx = self._context(ctx, fn)
             for lo, hi in _spans(len(folios)):
                 self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi), _readonly(reasons, lo, hi), request))
         return folio_putback
 
     def _evicted_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def folio_evicted(ctx, folios):
-            sctx = self._context(ctx)
+            sctx = self._context(ctx, fn)
             spans = _spans(len(folios))
             values = []
             for lo, hi in spans:
@@ -1240,7 +1547,7 @@ class SandboxedPolicy:
 
     def _refault_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def on_refault(ctx, folios, refault):
-            sctx = self._context(ctx)
+            sctx = self._context(ctx, fn)
             spans = _spans(len(folios))
             values = []
             for lo, hi in spans:
