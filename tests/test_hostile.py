@@ -81,26 +81,15 @@ seed = 7
 accesses = 8000
 """)
 ACCESSES = 8000
-MAX_MESSAGE = 1000  # an ejection's message is a sentence, whatever the policy handed the core
+# an ejection's message is a sentence, whatever the policy handed the core: what the policy's
+# exception says is cut at 512 characters (runtime.MAX_MESSAGE_LEN), after the exception's name
+MAX_MESSAGE = 512 + 64
 
 # Attacks that get through: what each does instead of what its file says.
 ESCAPES = {
-    "policy_state_huge": "escape: policy_state may answer any number of strings of any length (64 MB of "
-                         "results here, which the report and --json write out)",
-    "keyerror_message": "escape: an ejection message is not cut: a KeyError carries the repr of the policy's key "
-                        "(196,746 characters here)",
-    "range_contains_none": "escape: `None in range(n)` has a literal operand, so the verifier leaves it plain and "
-                           "CPython walks the range in C (forever for range(10**18))",
-    "max_of_nested_lists": "escape: max() compares two nested lists in C, past the _compare_ guard "
-                           "(10**12 comparisons at full size, which no counter or clock interrupts)",
-    "max_of_array_and_nested_list": "escape: max() hands a nested list to numpy, which converts it in C "
-                                    "past the guards (eight gigabytes at full size) before it fails",
-    "str_of_repeated_string": "escape: str() of a list repeating a 64 Ki string builds a string 2**20 times "
-                              "the string limit in C",
-    "wide_tuple_hash": "escape: a dict key that repeats tuples is hashed item by item in C, past the guards "
-                       "(10**12 hashes at full size)",
-    "deep_tuple_hash": "escape: a deeply nested tuple is hashed recursively in C with no depth check; at 200,000 "
-                       "levels the simulator dies of SIGSEGV",
+    "policy_state_reserved_name": "escape (reclaim_ext/report.py write_results, reclaim_ext/sandbox/runtime.py "
+                                  "_check_state): a state file may take a name the results directory uses, so "
+                                  "scenario.toml is replaced by the policy's text (and node0 makes --out fail)",
 }
 
 

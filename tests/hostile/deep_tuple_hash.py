@@ -1,9 +1,12 @@
-"""ejected resource: recursion
+"""rejected@38: dict keys in a policy are constants
 
 A tuple nested 10,000 deep (one tuple display a loop iteration) used as a
 dict key: CPython hashes it recursively in C with no recursion check. At
 200,000 deep, well within the loop budget, the hash overflows the C stack
 and the whole simulator dies of SIGSEGV; 10,000 here is safe to run.
+Refused by the verifier now: a dict display's keys are constants. Were it
+to verify, the nesting itself is ejected at its first level at run time
+(deep_tuple_built).
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,8 +1,10 @@
-"""ejected@33 budget: loop iterations
+"""rejected@34: cannot bound this loop
 
 A loop over a local dict the verifier bounds by its literal ({}: no items),
 after item assignments grew it to 100,000 keys: nested, it would run ten
-billion times; the back-edge counter stops it at a million.
+billion times; the back-edge counter stopped it at a million. Refused by
+the verifier now: a loop over a list or dict that item assignments grow
+has no bound it can see.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,12 @@
-"""ejected@32 error: KeyError
+"""ejected@33 resource: containers in a policy are flat
 
 A dict lookup of a missing key that repeats a long tuple: KeyError carries
-the key, and the ejection message is its repr, uncut (196,746 characters
+the key, and the ejection message was its repr, uncut (196,746 characters
 here, tens of megabytes at will), into the event stream, the results and
-the report.
+the report. Stopped earlier now: containers in a policy are flat, so the
+key, a tuple holding tuples, is ejected as it is built. A KeyError's key is
+printed briefly and a message cut at 512 characters besides
+(keyerror_long_key, float_message_long).
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,11 @@
-"""ejected resource: an array combines with arrays and numbers
+"""ejected@34 resource: containers in a policy are flat
 
 max() of a batch and a nested list: numpy converts the list to an array in
 C before it fails to compare them, and no guard sees the comparison (min()
 and divmod() reach numpy the same way). With [[0] * 1024] * 2**20, eight
-gigabytes; 8192 rows here keep the test cheap.
+gigabytes; 8192 rows here keep the test cheap. Stopped earlier now:
+containers in a policy are flat, so the nested list is ejected as it is
+built; max(), min() and divmod() also refuse a list next to an array.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

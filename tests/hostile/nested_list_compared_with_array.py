@@ -1,6 +1,8 @@
-"""ejected@28 resource: an array combines with arrays and numbers
+"""ejected@29 resource: containers in a policy are flat
 
 An array compared with a nested list: == converts the list in C as - does.
+Stopped earlier now: containers in a policy are flat, so `[row]`, a list
+holding a list, is ejected as it is built, before the comparison.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,11 @@
-"""ejected@31 resource: an array combines with arrays and numbers
+"""ejected@32 resource: containers in a policy are flat
 
 An array minus a nested list: numpy converts the list to an array of the
 product of its lengths in C, where neither the counter nor the clock can
 stop it ([row] * 2**20 would be eight gigabytes; 4096 rows keep this test
-cheap should the guard ever let it through).
+cheap should the guard ever let it through). Stopped earlier now:
+containers in a policy are flat, so `[row]`, a list holding a list, is
+ejected as it is built, before the subtraction.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,11 @@
-"""ejected@31 resource: a comparison of more items than
+"""ejected@31 resource: containers in a policy are flat
 
 Two equal nested lists compared: CPython compares them item by item in C,
 the shared row once per reference. With 2**20 references to a 2**20-item row
 each, 10**12 comparisons; 8192 rows here (twice what a comparison may
-touch) keep the test cheap should the guard let it through.
+touch) keep the test cheap should the guard let it through. Stopped earlier
+now: containers in a policy are flat, so the first nested list, a list
+holding a list, is ejected as it is built, before the comparison.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,10 @@
-"""ejected@32 error: a range holds ints only
+"""ejected@33 error: a range holds ints only
 
 None in range(n) cannot use range's arithmetic test: CPython walks every
 number of the range in C, and for range(10**18) never returns. None is a
 literal, and a comparison with a literal operand may stay plain (x == 0),
-but not this one. 10**7 here keeps the test cheap.
+but not this one: `in` and `not in` now always go through _compare_, which
+refuses a range anything but an int. 10**7 here keeps the test cheap.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

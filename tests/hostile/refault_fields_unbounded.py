@@ -1,10 +1,12 @@
-"""ejected@31 budget: loop iterations
+"""rejected@39: on_refault is a hook: hooks are called by the core
 
 A loop the verifier bounds at 4096 because it runs over a field of
 on_refault's refault batch; but the policy calls on_refault itself, with a
-Victims holding a million-item list as its refault (the verifier does not
+Victims holding a million-item list as its refault (the verifier did not
 look at where a hook's batch-field parameter comes from). The back-edge
-counter, BPF's may_goto, stops it at a million iterations.
+counter, BPF's may_goto, stopped it at a million iterations. Refused by the
+verifier now: a policy may not call its own hooks, so a hook's parameters
+are always what the core passes.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,9 +1,11 @@
-"""ejected resource: a policy may build
+"""ejected@35 resource: str(): more items than a policy may print
 
 str() of a list that repeats one long string: the + and * guards bound
 every string a policy builds to 64 Ki characters and every list to 2**20
 items, but str() of [s] * 2**20 with s of 64 Ki is a 64 GiB string built in
 C. 64 items here (a 4 MiB string, 64 times the limit) keep the test cheap.
+str() is weighed now: a container prints at most 64 Ki items and
+characters, a shared string counted each time it is printed.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

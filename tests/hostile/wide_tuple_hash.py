@@ -1,11 +1,12 @@
-"""ejected resource: more items than
+"""ejected@36 resource: containers in a policy are flat
 
 A tuple that repeats a tuple that repeats a row, used as a dict key: the
 hash of a tuple is not cached, so CPython hashes every reference again, in
 C. Four levels of 1024 are 10**12 hashes that neither the counter nor the
 clock can interrupt; 8 million here (twice what a comparison may touch)
-keep the test cheap. The _compare_ guard weighs a tuple looked up with in,
-not one in a dict display or an item assignment.
+keep the test cheap. Stopped earlier now: containers in a policy are flat,
+so the key, a tuple holding tuples, is ejected as it is built; and a dict's
+keys are numbers and strings, never a tuple, besides.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)

@@ -1,0 +1,30 @@
+"""ejected@29 resource: a dict's value is a number
+
+A dict made to hold itself by item assignment: str() of it would follow
+the cycle, and dicts of dicts are structure built past the flat-container
+rule. The runtime's _write_ refuses a dict as a dict's value.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    return ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), min(request.nr_to_scan, 1024))
+
+
+def folio_accessed(ctx, folios):
+    d = {}
+    d["self"] = d
+    text = str(d)

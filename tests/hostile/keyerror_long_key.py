@@ -1,0 +1,32 @@
+"""ejected@32 error: KeyError
+
+A dict lookup of a missing key of 64 Ki characters: KeyError carries the
+key, and an ejection message that printed it whole would carry 64 Ki
+characters (64 GiB through a flat tuple of 2**20 such strings) into the
+event stream, the results and the report. A KeyError's key is printed
+briefly.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    return ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), min(request.nr_to_scan, 1024))
+
+
+def folio_accessed(ctx, folios):
+    key = "k" * 65536
+    seen = {}
+    x = seen[key]

@@ -1,0 +1,31 @@
+"""ejected invalid: scenario.toml
+
+policy_state naming its file after one the results directory holds:
+`reclaim-ext run --out DIR` writes the resolved scenario.toml, then the
+policy's files, then summary.json, vmstat, node0/ and the CSVs, so a state
+file named scenario.toml replaces the scenario later commands read back,
+and one named node0 makes the directory fail to write (FileExistsError).
+The answer check should refuse the names the results directory uses.
+"""
+INTERFACE_VERSION = (1, 1)
+LISTS = ArrayMap(128)
+
+
+def policy_init(ctx):
+    for i in range(min(len(ctx.lruvecs), 64)):
+        for lru_type in LRU_TYPES:
+            LISTS.update(ctx.lruvecs[i] * 2 + lru_type, ctx.list_create(ctx.lruvecs[i], lru_type, False, "fifo"))
+
+
+def folio_added(ctx, folios):
+    keys = ctx.folio_lruvec(folios) * 2 + ctx.folio_type(folios)
+    for key in range(min(len(ctx.lruvecs), 64) * 2):
+        ctx.list_add(LISTS.lookup(key), folios[keys == key])
+
+
+def select_victims(ctx, request):
+    return ctx.list_peek(LISTS.lookup(request.lruvec * 2 + request.lru_type), min(request.nr_to_scan, 1024))
+
+
+def policy_state(ctx):
+    return {"scenario.toml": "forged = true\n"}
