@@ -43,6 +43,15 @@ def as_scenario(scenario: ScenarioLike) -> Scenario:
     return load_scenario(scenario)
 
 
+def with_overrides(scenario: Scenario, **run_fields: Any) -> Scenario:
+    """The scenario with the given [run] fields replaced (None leaves one
+    as it is): what a results directory records is what actually ran."""
+    update = {k: v for k, v in run_fields.items() if v is not None}
+    if not update:
+        return scenario
+    return scenario.model_copy(update={"run": scenario.run.model_copy(update=update)})
+
+
 def run(
     scenario: ScenarioLike = None,
     *,
@@ -67,13 +76,10 @@ def run(
     attached, and RunFailed (with the partial result) when the machine
     cannot go on or an invariant breaks.
     """
-    sc = as_scenario(scenario)
+    sc = with_overrides(as_scenario(scenario), policy=policy, seed=seed, accesses=accesses,
+                        check_invariants=check_invariants, fallback=fallback)
     machine_cfg, run_cfg = to_config(sc)
-    overrides = {k: v for k, v in (("seed", seed), ("accesses", accesses), ("check_invariants", check_invariants)) if v is not None}
-    if overrides:
-        run_cfg = run_cfg.__class__(**{**run_cfg.__dict__, **overrides})
-    policy_name = policy or sc.run.policy
-    fallback_name = fallback or sc.run.fallback
+    policy_name, fallback_name = sc.run.policy, sc.run.fallback
     if fallback_name not in BUILTIN_POLICIES:
         raise PolicyError(f"the fallback policy must be a built-in ({', '.join(BUILTIN_POLICIES)}), not {fallback_name!r}")
     plugin = load_policy(policy_name)

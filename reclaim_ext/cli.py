@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reclaim_ext.api import RunFailed, as_scenario, run
+from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.interface import render_interface
 from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
                                   find_policy, verify_policy)
@@ -158,12 +158,12 @@ class Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    scenario = as_scenario(args.scenario)
+    scenario = with_overrides(as_scenario(args.scenario), policy=args.policy, seed=args.seed, accesses=args.accesses,
+                              check_invariants=args.check_invariants or None, fallback=args.fallback)
     progress = Progress()
     status = EXIT_OK
     try:
-        result = run(scenario, policy=args.policy, seed=args.seed, accesses=args.accesses,
-                     check_invariants=args.check_invariants or None, fallback=args.fallback, progress=progress)
+        result = run(scenario, progress=progress)
     except RunFailed as failed:
         result, status = failed.result, EXIT_FAILED
         print(f"reclaim-ext: the run stopped early: {failed}", file=sys.stderr)

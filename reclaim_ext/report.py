@@ -103,8 +103,12 @@ def write_results(out: Path, result: dict[str, Any], scenario_toml: str) -> None
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario_toml)
     summary = summary_of(result)
+    # the policy's own files, like its debugfs directory: a directory of
+    # their own, so no name a policy picks can replace one of ours
+    state_dir = out / "policy"
     for name, text in result["policy_state"].items():
-        (out / name).write_text(text)
+        state_dir.mkdir(exist_ok=True)
+        (state_dir / Path(name).name).write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     (out / "vmstat").write_text(format_vmstat(result["vmstat"]))
     for nid, node in result["nodes"].items():

@@ -140,3 +140,13 @@ def test_interface_prints_every_hook(capsys):
     assert "select_victims(" in out and "folio_referenced(" in out
     code, out, _ = run_cli(capsys, "interface", "--markdown")
     assert out.startswith("#")
+
+
+def test_a_policys_state_files_cannot_replace_the_results(capsys, small, tmp_path):
+    policy = Path(__file__).parent / "hostile" / "policy_state_reserved_name.py"
+    out = tmp_path / "results"
+    code, _, err = run_cli(capsys, "run", str(small), "--policy", str(policy), "--out", str(out))
+    assert code == 0, err
+    recorded = (out / "scenario.toml").read_text()
+    assert "forged" not in recorded and f'policy = "{policy}"' in recorded, "what ran, options included"
+    assert (out / "policy" / "scenario.toml").read_text() == "forged = true\n"

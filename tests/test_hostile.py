@@ -87,9 +87,6 @@ MAX_MESSAGE = 512 + 64
 
 # Attacks that get through: what each does instead of what its file says.
 ESCAPES = {
-    "policy_state_reserved_name": "escape (reclaim_ext/report.py write_results, reclaim_ext/sandbox/runtime.py "
-                                  "_check_state): a state file may take a name the results directory uses, so "
-                                  "scenario.toml is replaced by the policy's text (and node0 makes --out fail)",
 }
 
 

@@ -26,14 +26,14 @@ def test_results_directory_holds_the_lru_gen_file(capsys, tmp_path):
     assert main(["run", "--policy", "mglru", "--accesses", "200000", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["policy"] == "mglru"
-    text = (out / "lru_gen").read_text()
+    text = (out / "policy" / "lru_gen").read_text()
     assert text.startswith("memcg     1 /\n node     0\n")
 
 
 def test_the_classic_lru_has_no_state_view(capsys, tmp_path):
     out = tmp_path / "r"
     assert main(["run", "--accesses", "50000", "--out", str(out), "--json"]) == 0
-    assert not (out / "lru_gen").exists()
+    assert not (out / "policy" / "lru_gen").exists()
 
 
 def test_a_loop_slightly_larger_than_memory_refaults_less_under_mglru():

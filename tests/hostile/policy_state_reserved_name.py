@@ -1,11 +1,10 @@
-"""ejected invalid: scenario.toml
+"""survives: a state file named scenario.toml
 
-policy_state naming its file after one the results directory holds:
-`reclaim-ext run --out DIR` writes the resolved scenario.toml, then the
-policy's files, then summary.json, vmstat, node0/ and the CSVs, so a state
-file named scenario.toml replaces the scenario later commands read back,
-and one named node0 makes the directory fail to write (FileExistsError).
-The answer check should refuse the names the results directory uses.
+policy_state naming its file after one the results directory holds
+(scenario.toml, node0). `reclaim-ext run --out DIR` writes the policy's
+files into DIR/policy/, a directory of their own, so no name a policy
+picks replaces the scenario later commands read back; a name with a path
+is refused by the answer check.
 """
 INTERFACE_VERSION = (1, 1)
 LISTS = ArrayMap(128)
