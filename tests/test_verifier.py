@@ -473,14 +473,100 @@ def test_mutual_recursion_is_an_error_at_each_call_on_the_cycle():
                                                        (5, "recursion: pong -> ping -> pong.")]
 
 
-def test_a_hook_calling_itself_is_recursion():
-    assert_refused(policy(hook("folio_accessed(ctx, folios)")), "recursion: folio_accessed -> folio_accessed.", 3)
+def test_hooks_are_called_by_the_core_only():
+    # a call could hand on_refault a batch far beyond MAX_FOLIO_BATCH, which its loops are bounded by
+    on_refault = hook("for f in refault.distance:\n    pass\nreturn None", "on_refault(ctx, folios, refault)")
+    v = assert_refused(policy(on_refault + hook("on_refault(ctx, folios, Victims([0] * (1 << 20), 0))")),
+                       "on_refault is a hook: hooks are called by the core.", 7)
+    assert v.errors[0].hint == "Move the shared code into a helper function both call."
+    assert (v.errors[0].col, len(v.errors)) == (len("    ") + 1, 1)
+    helper = "def helper(ctx, folios):\n    return folio_accessed(ctx, folios)\n"
+    assert_refused(policy(helper + hook("pass")), "folio_accessed is a hook: hooks are called by the core.", 3)
+    assert_refused(policy(hook("folio_accessed(ctx, folios)")), "folio_accessed is a hook", 3)  # itself too
+    # what they share goes into a helper
+    shared = "def count(ctx, folios):\n    ctx.trace(str(len(folios)))\n    return 0\n"
+    v = verify(policy(shared + hook("count(ctx, folios)") + hook("count(ctx, folios)", "folio_evicted(ctx, folios)")))
+    assert v.ok, format_log(v)
 
 
 def test_calls_without_cycles_are_not_recursion():
     v = verify(policy("def leaf(n):\n    return n\ndef middle(n):\n    return leaf(n) + leaf(n)\n"
                       + hook("middle(1)\nleaf(2)")))
     assert v.ok, format_log(v)
+
+
+def test_each_call_on_a_long_cycle_names_its_shortest_way_back():
+    # a -> b -> c -> a, and a shortcut c -> b
+    helpers = "def a(n):\n    return b(n)\ndef b(n):\n    return c(n)\ndef c(n):\n    return a(n) + b(n)\n"
+    v = verify(policy(helpers + hook("a(1)")), "p.py")
+    assert [(d.line, d.message) for d in v.errors] == [(3, "recursion: a -> b -> c -> a."),
+                                                       (5, "recursion: b -> c -> b."),
+                                                       (7, "recursion: c -> a -> b -> c."),
+                                                       (7, "recursion: c -> b -> c.")]
+
+
+# --------------------------------------------------------------------------
+# The program's shape: BPF's limits on subprograms and call frames
+# --------------------------------------------------------------------------
+
+
+def chain_of_calls(helpers: int) -> str:
+    """folio_accessed calls f0, which calls f1, and so on: helpers + 1 frames."""
+    defs = [f"def f{i}(ctx, n):\n    return f{i + 1}(ctx, n + 1)\n" for i in range(helpers - 1)]
+    defs.append(f"def f{helpers - 1}(ctx, n):\n    ctx.trace(str(n))\n    return n\n")
+    return policy(hook("f0(ctx, 0)") + "".join(defs))
+
+
+def test_calls_nest_at_most_max_call_frames_deep():
+    assert surface.MAX_CALL_FRAMES == 8
+    v = verify(chain_of_calls(surface.MAX_CALL_FRAMES - 1), "p.py")  # the hook and 7 nested calls
+    assert v.ok, format_log(v)
+    v = verify(chain_of_calls(surface.MAX_CALL_FRAMES), "p.py")
+    [error] = v.errors
+    # at the call that makes the ninth frame: f6's, f0's def being on line 4
+    assert (error.line, error.col) == (4 + 6 * 2 + 1, len("    return ") + 1)
+    assert error.message == ("calls nest more than 8 deep here: folio_accessed -> f0 -> f1 -> f2 -> f3 -> f4 -> f5 "
+                             "-> f6 -> f7.")
+    assert "MAX_CALL_FRAMES" in error.hint
+
+
+def test_a_long_chain_of_calls_is_refused_once_not_by_python():
+    # 1,200 frames: this ran out of Python's stack when called
+    v = verify(chain_of_calls(surface.MAX_FUNCTIONS - 4), "p.py")
+    [error] = v.errors
+    assert error.message.startswith("calls nest more than 8 deep here: folio_accessed -> f0 -> ")
+    many = chain_of_calls(1200)
+    v = verify(many, "p.py")
+    assert not v.ok and [e.message for e in v.errors] == [
+        ("the policy defines 1,204 functions, more than the 256 a policy may have (BPF's BPF_MAX_SUBPROGS); this "
+         "is the 257th.")]
+
+
+def test_the_depth_is_that_of_the_longest_path():
+    # the hook calls leaf directly (the second frame) and through g0..g4 (the seventh): the longest counts
+    defs = "".join(f"def g{i}(n):\n    return g{i + 1}(n)\n" for i in range(4)) + "def g4(n):\n    return leaf(n)\n"
+    defs += "def leaf(n):\n    return deeper(n)\ndef deeper(n):\n    return deepest(n)\ndef deepest(n):\n    return n\n"
+    v = verify(policy(hook("leaf(1)\ng0(1)") + defs), "p.py")
+    [error] = v.errors
+    assert error.message == ("calls nest more than 8 deep here: folio_accessed -> g0 -> g1 -> g2 -> g3 -> g4 -> leaf "
+                             "-> deeper -> deepest.")
+    assert error.line == 18  # deeper's call, the eighth frame's
+    assert verify(policy(hook("leaf(1)\ng1(1)") + defs.replace("def g0(n):\n    return g1(n)\n", "")), "p.py").ok
+
+
+def test_at_most_max_functions_functions():
+    assert surface.MAX_FUNCTIONS == 256
+    helpers = surface.MAX_FUNCTIONS - len(REQUIRED) - 1  # and folio_accessed calls each
+    defs = "".join(f"def f{i}(ctx):\n    return 0\n" for i in range(helpers))
+    calls = hook("".join(f"f{i}(ctx)\n" for i in range(helpers)))
+    v = verify(policy(calls + defs), "p.py")
+    assert v.ok, format_log(v)
+    source = policy(calls + defs + "def extra(ctx):\n    return 0\n")
+    v = verify(source, "p.py")
+    [error] = v.diagnostics  # the passes after the module's do not run: no warning that extra is never called
+    assert error.message == ("the policy defines 257 functions, more than the 256 a policy may have "
+                             "(BPF's BPF_MAX_SUBPROGS); this is the 257th.")
+    assert error.line == source.splitlines().index("def select_victims(ctx, request):") + 1  # the last def
 
 
 # --------------------------------------------------------------------------
@@ -542,6 +628,13 @@ LOOP_BOUNDS = [
     ("range(ctx.nr_nodes)", "", "policy_init(ctx)", "", surface.MAX_NUMNODES),
     ("range(ctx.nr_nodes * 2)", "", BATCH, "", 2 * surface.MAX_NUMNODES),
     ("range(min(ctx.nr_nodes, 4))", "", BATCH, "", 4),
+    # containers bound to displays: a dict no one assigns an item of, a list assigned items (not slices)
+    ("d", "d = {'a': 1, 'b': len(folios)}", BATCH, "", 2),
+    ("d", "d = {'a': 1} if len(folios) else {'a': 2, 'b': 3}", BATCH, "", 2),
+    ("xs", "xs = [0] * 4\nxs[1] = 5", BATCH, "", 4),
+    ("xs", "xs = [0] * 4\nys = xs\nys[3] = 5", BATCH, "", 4),
+    ("xs", "xs = [0, 0, 0]\nd = {}\nd[1] = 2", BATCH, "", 3),  # another container grows
+    ("xs", "xs = [0, 0, 0]\nys = xs[0:2]\nys[0:0] = [5]", BATCH, "", 3),  # a slice is a copy
 ]
 
 
@@ -568,6 +661,18 @@ UNBOUNDED = [
     ("c.lruvecs", "c = ctx"),  # parameters are known to hold the context, not the locals it is copied into
     ("ctx.lruvecs", "ctx = request"),  # a context parameter the function assigns holds anything
     ("ctx.lruvecs", "for ctx in range(2):\n    pass"),
+    # containers that grow in place: a dict by an item, a list by a slice, or either through another name
+    ("d", "d = {}\nd[request.lru_type] = 1"),
+    ("d", "d = {'a': 1} if request.lru_type else {}\nd['b'] = 2"),
+    ("d", "d = {}\ne = d\ne[1] = 0"),
+    ("e", "d = {}\ne = d\nd[1] = 0"),
+    ("d", "d = {}\ne = max(d, request.lru_type)\ne[1] = 0"),
+    ("range(len(d))", "d = {'a': 1}\nd['b'] = 2"),
+    ("xs", "xs = [0, 0]\nxs[0:0] = [1, 2, 3]"),
+    ("xs", "xs = [0, 0]\nys = xs if request.lru_type else [1]\nys[:1] = [1, 2, 3]"),
+    ("xs", "xs = [0]\nh = {'xs': xs}\nys = h['xs']\nys[0:0] = [1, 2]"),  # held in a dict
+    ("xs", "xs = [0]\nh = {}\nh['xs'] = xs\nys = h['xs']\nys[0:0] = [1, 2]"),
+    ("xs", "xs = [0]\nv = Victims(xs, 0)\nys = v.folios\nys[0:0] = [1, 2]"),  # held in a Victims
 ]
 
 
@@ -634,10 +739,26 @@ def test_a_helper_knows_the_context_only_if_every_caller_passes_it():
                    "cannot bound this loop.", 3)
     reassigned = "def each(c):\n    c = 3\n    for lruvec in c.lruvecs:\n        pass\n    return 0\n"
     assert_refused(policy(reassigned + hook("each(ctx)")), "cannot bound this loop.", 4)
-    # a hook another function calls must be handed the context there too
-    scan = hook("for lruvec in ctx.lruvecs:\n    pass", "folio_evicted(ctx, folios)")
-    assert verify(policy(scan + hook("folio_evicted(ctx, folios)")), "p.py").ok
-    assert_refused(policy(scan + hook("folio_evicted(folios, folios)")), "cannot bound this loop.", 3)
+
+
+def test_containers_grown_through_a_helper_have_no_bound():
+    # the helper grows its caller's dict or list through a parameter, or hands it back to be grown
+    grow = "def grow(p):\n    q = p\n    q[1] = 0\n    return 0\n"
+    assert_refused(policy(grow + hook("d = {}\ngrow(d)\nfor k in d:\n    pass")), "cannot bound this loop.", 9)
+    same = "def same(p):\n    return p if len(p) else p\n"
+    assert_refused(policy(same + hook("d = {}\ne = same(d)\ne[1] = 0\nfor k in d:\n    pass")),
+                   "cannot bound this loop.", 8)
+    stretch = "def stretch(p):\n    q = p\n    q[0:0] = [1, 2]\n    return 0\n"
+    assert_refused(policy(stretch + hook("xs = [0]\nstretch(xs)\nfor x in xs:\n    pass")),
+                   "cannot bound this loop.", 9)
+    # the helper's own loop over its grown parameter, too
+    scan = "def scan(p):\n    p2 = p\n    p2[7] = 1\n    for k in p:\n        pass\n    return 0\n"
+    assert_refused(policy(scan + hook("scan({'a': 1})")), "cannot bound this loop.", 5)
+    # a helper that only reads keeps the bound
+    read = "def read(p):\n    for k in p:\n        pass\n    return 0\n"
+    v = verify(policy(read + hook("d = {'a': 1, 'b': 2}\nread(d)")), "p.py")
+    assert v.ok, format_log(v)
+    assert v.cost["folio_accessed"] == 1 + (1 + 2 * 2 + 1)
 
 
 def test_helper_defaults_bound_their_parameters():
@@ -706,6 +827,7 @@ def test_compiled_code_references_exactly_the_guard_names():
     v = verify(policy(hook("""
         xs = [0] * len(folios)
         xs[0] = ctx.folio_flags(folios[0]) ** 2 << 1
+        n = ctx.list_peek(0, 4).size
         a, b = xs[0] % 3, xs[0] + xs[0]
         a += 1
         for i, f in enumerate(folios):
@@ -936,8 +1058,6 @@ def test_an_int_cannot_double_through_a_plain_operator():
     ("y = {LRU_ANON: a}", "y = _dict_((LRU_ANON,), (a,))"),
     ("y = {'k': (a, b)}", "y = _dict_(('k',), (_tuple_(a, b),))"),
     ("y = x = (a, b)", "y = x = _tuple_(a, b)"),
-    # a name holds it too: built by the guard (RestrictedPython evaluates it for each target)
-    ("y = a, b = c, d", "a, b = _unpack_sequence_(_tuple_(c, d), {'childs': (), 'min_len': 2}, _getiter_)\ny = _tuple_(c, d)"),
 ])
 def test_displays_of_computed_values_go_through_their_guards(source, expected):
     assert transformed(source) == expected
@@ -1005,6 +1125,25 @@ def test_the_display_guards_build_the_same_values():
         got = guarded["build"](a, b)
         assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
     assert sorted(set(built)) == ["_dict_", "_list_", "_tuple_"]
+
+
+@pytest.mark.parametrize("body", [
+    "a, b = c, d = ctx.list_peek(0, 2)",
+    "n = (a, b) = ctx.list_peek(0, 2)",
+    "[a, b] = n = ctx.list_peek(0, 2)",
+])
+def test_a_chained_assignment_that_unpacks_is_refused(body):
+    # RestrictedPython evaluates the value once per target: the call would run twice
+    v = assert_refused(policy(hook(body)), "a chained assignment that unpacks", 3)
+    assert v.errors[0].hint == "Assign once, then copy: v = value, then a, b = v and c = v."
+    transformer = PolicyTransformer()
+    transformer.visit(ast.parse(body))
+    assert transformer.errors == [f"Line 1:0: {verifier._CHAINED_UNPACKING_MESSAGE}"]  # fails closed too
+
+
+def test_a_chained_assignment_to_names_evaluates_once():
+    assert transformed("y = x = f(a)") == "y = x = f(a)"
+    assert verify(policy(hook("y = x = ctx.list_peek(0, 2)\na, b = x"))).ok
 
 
 def test_sets_and_dict_unpacking_fail_closed_in_the_transformer():
@@ -1090,6 +1229,128 @@ def test_compiled_fifo_runs_under_plain_guards_and_ticks_every_iteration():
     assert len(ticks) == 6 + 4
     request = types.SimpleNamespace(lruvec=0, lru_type=1, nr_to_scan=8)
     assert namespace["select_victims"](ctx, request) == [1, 3]
+
+
+# --------------------------------------------------------------------------
+# Attribute reads the verifier has proved compile plain, without _getattr_
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def compiled_source(monkeypatch):
+    """verify(source), which must load; the tree pass 6 compiled, as source."""
+    trees = []
+    compile_restricted = verifier.compile_restricted_exec
+
+    def capture(tree, *args, **kwargs):
+        result = compile_restricted(tree, *args, **kwargs)  # transforms the tree in place
+        trees.append(tree)
+        return result
+
+    monkeypatch.setattr(verifier, "compile_restricted_exec", capture)
+
+    def run(source: str) -> str:
+        trees.clear()
+        v = verify(source, "p.py")
+        assert v.ok, format_log(v)
+        [tree] = trees
+        return ast.unparse(tree)
+
+    return run
+
+
+INTERFACE_OBJECTS = """
+COUNTS = HashMap(64)
+def folio_putback(ctx, folios, reasons, request):
+    n = COUNTS.lookup(1)
+    COUNTS.update(1, n)
+    m = COUNTS.max_entries
+    r = PutbackReason.ROTATE
+    k = ReclaimReason.KSWAPD
+    s = request.stat
+    t = request.stat.nr_taken
+    u = folios.size
+    w = ctx.nr_to_scan
+    q = request.lookup
+    p = PutbackReason.nr_to_scan
+    for lruvec in ctx.lruvecs:
+        ctx.trace(str(lruvec))
+def on_refault(ctx, folios, refault):
+    for d in refault.distance:
+        pass
+    return None
+"""
+
+
+def test_the_interface_objects_own_attributes_compile_plain(compiled_source):
+    text = compiled_source(policy(INTERFACE_OBJECTS))
+    for plain in ("n = COUNTS.lookup(1)", "COUNTS.update(1, n)", "m = COUNTS.max_entries", "r = PutbackReason.ROTATE",
+                  "k = ReclaimReason.KSWAPD", "s = request.stat", "for lruvec in _getiter_(ctx.lruvecs):",
+                  "ctx.trace(str(lruvec))", "for d in _getiter_(refault.distance):",
+                  "return ctx.list_peek(0, 32)"):  # and in the required hooks
+        assert plain in text, plain
+    # anything else keeps the guard: a field of a field, an array's, names of another object's attributes
+    for guarded in ("t = _getattr_(request.stat, 'nr_taken')", "u = _getattr_(folios, 'size')",
+                    "w = _getattr_(ctx, 'nr_to_scan')", "q = _getattr_(request, 'lookup')",
+                    "p = _getattr_(PutbackReason, 'nr_to_scan')"):
+        assert guarded in text, guarded
+    assert text.count("_getattr_") == 5
+
+
+@pytest.mark.parametrize(("snippet", "plain", "guarded"), [
+    # a helper every caller hands the context, under any name
+    ("def show(c, tag):\n    c.trace(tag)\n    return 0\n" + hook("show(ctx, 'a')\nshow(ctx, 'b')"),
+     "c.trace(tag)", None),
+    # ... but not one that some caller hands something else
+    ("def show(c, tag):\n    c.trace(tag)\n    return 0\n" + hook("show(ctx, 'a')\nshow(folios, 'b')"),
+     None, "_getattr_(c, 'trace')(tag)"),
+    # a helper nothing calls
+    ("def show(c, tag):\n    c.trace(tag)\n    return 0\n", None, "_getattr_(c, 'trace')(tag)"),
+    # nor the context rebound, in a hook or a helper, or copied into a local
+    (hook("ctx.trace('a')\nif len(folios):\n    ctx = ctx"), None, "_getattr_(ctx, 'trace')('a')"),
+    ("def show(c):\n    c.trace('a')\n    c = c\n    return 0\n" + hook("show(ctx)"), None,
+     "_getattr_(c, 'trace')('a')"),
+    (hook("c = ctx\nc.trace('a')"), "ctx", "_getattr_(c, 'trace')('a')"),
+    # a hook's request, rebound or not, and one a helper is handed
+    (hook("return request.nr_to_scan", "select_victims(ctx, request)"), "return request.nr_to_scan", None),
+    (hook("request = request\nreturn request.nr_to_scan", "select_victims(ctx, request)"), None,
+     "return _getattr_(request, 'nr_to_scan')"),
+    ("def scan(request):\n    return request.nr_to_scan\n" + hook("scan(request)", "age(ctx, request)"), None,
+     "return _getattr_(request, 'nr_to_scan')"),
+    (hook("for refault in range(2):\n    pass\nx = refault.distance", "on_refault(ctx, folios, refault)"), None,
+     "x = _getattr_(refault, 'distance')"),
+])
+def test_plain_attributes_only_where_the_object_is_proved(compiled_source, snippet, plain, guarded):
+    text = compiled_source(policy(snippet))
+    if plain:
+        assert plain in text
+    if guarded:
+        assert guarded in text
+
+
+def test_plain_attributes_run_as_the_guarded_ones():
+    # the same policy, its attributes read plainly or all through _getattr_: the same answers
+    source = policy(INTERFACE_OBJECTS.replace("    w = ctx.nr_to_scan\n", "").replace("    q = request.lookup\n", "")
+                    .replace("    p = PutbackReason.nr_to_scan\n", ""))
+    v = verify(source, "p.py")
+    assert v.ok, format_log(v)
+    guarded = compile_restricted_exec(ast.parse(source), policy=PolicyTransformer).code
+    seen = {}
+    for name, code in (("plain", v.code), ("guarded", guarded)):
+        reads, traced = [], []
+        namespace = {"__builtins__": {"str": str, "len": len}, **surface.CONSTANTS, **surface.TYPES,
+                     "HashMap": FakeMap, "_getattr_": lambda obj, attr: reads.append(attr) or getattr(obj, attr),
+                     "_getiter_": iter, "_tick_": lambda: None}
+        exec(code, namespace)
+        ctx = types.SimpleNamespace(lruvecs=(3, 4), trace=traced.append)
+        request = types.SimpleNamespace(stat=types.SimpleNamespace(nr_taken=5))
+        namespace["folio_putback"](ctx, types.SimpleNamespace(size=2), None, request)
+        namespace["on_refault"](ctx, None, types.SimpleNamespace(distance=(1, 2)))
+        seen[name] = reads, traced
+    assert seen["plain"][1] == seen["guarded"][1] == ["3", "4"]
+    assert seen["plain"][0] == ["nr_taken", "size"]
+    assert seen["guarded"][0] == ["lookup", "update", "max_entries", "ROTATE", "KSWAPD", "stat", "stat", "nr_taken",
+                                  "size", "lruvecs", "trace", "trace", "distance"]
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,14 @@ from hooks.types import PutbackReason, ReclaimReason, ReclaimStat, RefaultBatch,
 # loop bounds over the call graph of one hook.
 COST_LIMIT = 1_000_000
 
+# BPF's limits on a program's shape. A policy defines at most MAX_FUNCTIONS
+# top-level functions, hooks and helpers together (the kernel's
+# BPF_MAX_SUBPROGS, the subprograms of one program), and its calls nest at
+# most MAX_CALL_FRAMES deep along any path of its call graph: a hook and 7
+# nested calls (the kernel's MAX_CALL_FRAMES).
+MAX_FUNCTIONS = 256
+MAX_CALL_FRAMES = 8
+
 # The core hands a sandboxed policy folio batches of at most this many ids
 # (larger batches are split), so a loop over a batch is bounded.
 MAX_FOLIO_BATCH = 4096
@@ -107,6 +115,13 @@ BATCH_FIELD_PARAMETERS = ("refault",)
 # The hook parameter that is the context (every hookspec's first): its
 # lruvecs and nr_nodes are bounded by MAX_LRUVECS and MAX_NUMNODES.
 CONTEXT_PARAMETER = "ctx"
+# The hook parameters that hold the core's own objects, and the attributes
+# those have: the runtime passes the core's ScanRequest as `request` (or
+# None, to folio_putback) and its RefaultBatch as `refault`. The verifier
+# compiles `request.nr_to_scan` and the like to plain attribute reads,
+# without _getattr_, where the parameter is never rebound (so are the
+# context's, the maps' and the enums').
+OBJECT_PARAMETERS = {"request": REQUEST_ATTRIBUTES, "refault": REFAULT_ATTRIBUTES}
 
 ARRAY_TYPES = (np.ndarray,)
 

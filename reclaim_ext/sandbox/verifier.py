@@ -9,32 +9,47 @@ each with file:line:col and a sentence saying what to write instead:
    (every later pass, RestrictedPython and CPython's compiler recurse on it).
 2. module: the top level holds only the docstring, INTERFACE_VERSION,
    constants (evaluated here, within the sandbox's integer limit; tuples
-   are flat), map declarations and plain def statements. A def named
-   after a hook takes its parameters from the hookspec's, in order; the
-   required hooks exist.
+   are flat), map declarations and plain def statements, at most
+   surface.MAX_FUNCTIONS of them (256, BPF's BPF_MAX_SUBPROGS; beyond it
+   the passes that follow do not run, so that no pass's time grows with
+   more functions than that). A def named after a hook takes its
+   parameters from the hookspec's, in order; the required hooks exist.
 3. allowlist and names, per function: only the statements and expressions
    of the policy language; no name or attribute beginning with an
    underscore, attributes only from the interface's tables
    (surface.ALLOWED_ATTRIBUTES), every name defined, no builtin that
    introspects or works in C out of the loop counter's reach (sorted, min
    of one sequence, round with a computed ndigits); functions are called,
-   never passed around; module-level names are never assigned (state that
-   outlives a call lives in maps). Containers are flat, so that nothing
-   nests them into a structure C walks for minutes (`==`, str(), hash,
-   numpy's conversion): a list or tuple display holds no list, tuple or
-   dict display; a dict display has constant str or int keys, no dict
-   display among its values and no ** unpacking; sets do not exist. (The
-   runtime checks what the displays hold when they are built, pass 6.)
-   The pass records what the next two need: the calls between the
-   policy's functions, its loops, and how each local gets its values.
-4. call graph: no recursion, direct or mutual (an error at each call site
-   on a cycle); a function that is neither a hook nor called is a warning.
+   never passed around, and hooks are called by the core only (a hook's
+   parameters are what the core passes, within the bounds pass 5 assumes:
+   a policy calling on_refault could hand it a batch of any length);
+   module-level names are never assigned (state that outlives a call lives
+   in maps); a chained assignment that unpacks (`a, b = c = f()`) is
+   refused, as RestrictedPython evaluates its value once per target.
+   Containers are flat, so that nothing nests them into a structure C
+   walks for minutes (`==`, str(), hash, numpy's conversion): a list or
+   tuple display holds no list, tuple or dict display; a dict display has
+   constant str or int keys, no dict display among its values and no **
+   unpacking; sets do not exist. (The runtime checks what the displays
+   hold when they are built, pass 6.)
+   The pass records what the next ones need: the calls between the
+   policy's functions, its loops, how each local gets its values, what
+   may hand on a reference to a list or dict, and the attributes read.
+4. call graph, in time linear in the calls: no recursion, direct or mutual
+   (an error at each call site on a cycle, naming the shortest way back);
+   calls nest at most surface.MAX_CALL_FRAMES deep along any path (8, BPF's
+   MAX_CALL_FRAMES: a hook and 7 nested calls; an error at the call that
+   makes the ninth frame, naming the chain); a function that is neither a
+   hook nor called is a warning.
 5. bounds and cost: every for loop has an upper bound on its iterations
    (range(), the folio batches, ctx.list_peek, constants, min() and len(),
    ctx.lruvecs and ctx.nr_nodes, bounded by the largest machine the
-   runtime attaches a policy to),
+   runtime attaches a policy to, the displays a local is assigned),
    and each hook's worst case, statements times loop bounds over its call
-   graph, stays within COST_LIMIT, BPF's one million instructions.
+   graph, stays within COST_LIMIT, BPF's one million instructions. A
+   container that grows in place has no bound from its display: a dict
+   that is assigned an item, a list that is assigned a slice, through any
+   name that may share it (_find_growing).
 6. compile: RestrictedPython's transformer, extended by PolicyTransformer
    with the runtime's back-edge counter (_tick_, BPF's may_goto) and a
    guard on every operator that can build a large value or hand numpy a
@@ -49,7 +64,13 @@ each with file:line:col and a sentence saying what to write instead:
    _list_(a, b), (a, b) _tuple_(a, b) and {"k": v} _dict_(("k",), (v,));
    displays of literals stay plain, flat by construction, as do the
    targets of an unpacking and a display unpacked as it is built
-   (`a, b = b, a`).
+   (`a, b = b, a`). Attributes are read through _getattr_ (the runtime's
+   allowlist by type), except where the verifier has proved the object one
+   of the interface's own, whose attributes of that name are the
+   interface: ctx (the context parameter of a hook, or of a helper every
+   caller hands the context), a hook's request and refault, a module-level
+   map, the reason enums (_plain_attributes). Those compile to plain
+   reads.
 
 Passes 2-5 are the verifier's own. RestrictedPython says of itself that it
 is not a sandbox: every published escape from it (frames through
@@ -65,6 +86,7 @@ import ast
 import builtins
 import copy
 import difflib
+import enum
 import inspect
 import operator
 import re
@@ -123,6 +145,9 @@ _DICT_KEY_HINT = ("A dict display takes str or int literals (or constants) as ke
 _SET_MESSAGE = "sets are not available in a policy; use a HashMap."
 _SET_HINT = ("Keep the members as the keys of a map declared at module level: NAME.update(x, 1), "
              "NAME.lookup(x) is not None; or test a few values with ==.")
+_CHAINED_UNPACKING_MESSAGE = ("a chained assignment that unpacks: the sandbox evaluates the value once per target, "
+                              "so a call in it runs twice.")
+_CHAINED_UNPACKING_HINT = "Assign once, then copy: v = value, then a, b = v and c = v."
 
 # --------------------------------------------------------------------------
 # What the verifier reports
@@ -285,6 +310,7 @@ class _CallSite:
     callee: str
     node: ast.Call
     arguments: dict[str, ast.expr]  # parameter -> the expression passed
+    statement: ast.stmt | None = None  # the statement it is part of (a for's or an if's header: the for, the if)
 
 
 @dataclass
@@ -296,11 +322,18 @@ class _Function:
     defaults: dict[str, object]
     is_hook: bool
     assigned: set[str] = field(default_factory=set)  # its locals other than the parameters
+    stored: set[str] = field(default_factory=set)  # every name it binds, parameters it rebinds included
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     loops: list[ast.For] = field(default_factory=list)
     calls: list[_CallSite] = field(default_factory=list)  # calls of the policy's own functions
+    # what may carry a reference to a list or dict, for the containers that grow (pass 5)
+    flows: list[tuple[str, ast.expr]] = field(default_factory=list)  # name = expr, an unpacking's too
+    item_stores: list[tuple[str, ast.Subscript, ast.expr]] = field(default_factory=list)  # name[key] = expr
+    returns: list[ast.expr] = field(default_factory=list)
+    attributes: list[ast.Attribute] = field(default_factory=list)  # name.attr read, for pass 6's plain reads
     clean: bool = True  # pass 3 found nothing wrong in it, so pass 5 may cost it
     loop_bounds: dict[ast.For, int | None] = field(default_factory=dict)
+    contexts: frozenset[str] = frozenset()  # the parameters that hold the context throughout (pass 5)
 
     @property
     def name(self) -> str:
@@ -315,6 +348,8 @@ class _Module:
     definitions: dict[str, tuple[str, int]] = field(default_factory=dict)  # module-level name -> (kind, line)
     known: dict[str, object] = field(default_factory=dict)  # the constants a constant expression may name
     interface_version: tuple[int, int] | None = None
+    too_many_functions: bool = False  # more than surface.MAX_FUNCTIONS: passes 3-6 do not run
+    growing: dict[str, set[str]] = field(default_factory=dict)  # function -> its locals a growing container may be
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -547,6 +582,12 @@ def _read_module(tree: ast.Module, report: _Report) -> _Module:
     known = module.known
     known.update((name, value) for name, value in surface.CONSTANTS.items() if name != "INTERFACE_VERSION")
     body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
+    defs = [stmt for stmt in body if isinstance(stmt, ast.FunctionDef)]
+    if len(defs) > surface.MAX_FUNCTIONS:
+        module.too_many_functions = True
+        report.error(defs[surface.MAX_FUNCTIONS], f"the policy defines {len(defs):,} functions, more than the "
+                     f"{surface.MAX_FUNCTIONS} a policy may have (BPF's BPF_MAX_SUBPROGS); this is the "
+                     f"{surface.MAX_FUNCTIONS + 1}th.", "Merge small helpers into their callers.")
     for stmt in body:
         if isinstance(stmt, ast.FunctionDef):
             _read_def(stmt, module, known, report)
@@ -760,13 +801,14 @@ class _FunctionChecker:
     def __init__(self, module: _Module, fn: _Function, report: _Report) -> None:
         self.module, self.fn, self.report = module, fn, report
         self.loop_depth = 0
+        self.current: ast.stmt | None = None  # the statement whose own expressions are being checked
         self.unpacked: set[int] = set()  # the displays assignments unpack as they build them
 
     def run(self) -> None:
         errors_before = self.report.error_count
         node = self.fn.node
-        self.fn.assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        self.fn.assigned -= set(self.fn.params)
+        self.fn.stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self.fn.assigned = self.fn.stored - set(self.fn.params)
         for arg in [*node.args.posonlyargs, *node.args.args]:
             self._check_local_name(arg, arg.arg, parameter=True)
         self._statements(node.body[1:] if _is_docstring(node.body[0]) else node.body)
@@ -778,8 +820,11 @@ class _FunctionChecker:
             self._statement(stmt)
 
     def _statement(self, stmt: ast.stmt) -> None:
+        self.current = stmt  # a for's or an if's body comes after its header
         kind = type(stmt)
         if kind is ast.Assign:
+            if len(stmt.targets) > 1 and any(isinstance(t, (ast.Tuple, ast.List)) for t in stmt.targets):
+                self.report.error(stmt, _CHAINED_UNPACKING_MESSAGE, _CHAINED_UNPACKING_HINT)
             for target in stmt.targets:
                 self._target(target)
             if _is_unpacked_display(stmt.targets, stmt.value):
@@ -798,6 +843,7 @@ class _FunctionChecker:
         elif kind is ast.Return:
             if stmt.value is not None:
                 self._expr(stmt.value)
+                self.fn.returns.append(stmt.value)
         elif kind is ast.Break or kind is ast.Continue:
             if self.loop_depth == 0:
                 self.report.error(stmt, f"'{kind.__name__.lower()}' outside a loop.", "Use it in a for loop, or return.")
@@ -994,6 +1040,8 @@ class _FunctionChecker:
                               "a policy reads only the interface's documented attributes.")
         elif attr not in surface.ALLOWED_ATTRIBUTES:
             self.report.error(where, f"attribute '{attr}' is not part of the policy interface.", _attribute_hint(attr))
+        if isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load):
+            self.fn.attributes.append(node)
         self._expr(node.value)
 
     def _call(self, node: ast.Call) -> None:
@@ -1043,6 +1091,13 @@ class _FunctionChecker:
         (a TypeError caught now, not at run time) and keep which expression
         each parameter receives, for the bounds of pass 5."""
         callee = self.module.functions[node.func.id]
+        if callee.is_hook:
+            # The verifier bounds a hook's parameters by what the core passes
+            # (batches of MAX_FOLIO_BATCH, the core's own request and context);
+            # a call from the policy could pass anything.
+            self.report.error(node, f"{callee.name} is a hook: hooks are called by the core.",
+                              "Move the shared code into a helper function both call.")
+            return
         params = callee.params
         signature = f"It is def {callee.name}({', '.join(params)}) at line {callee.node.lineno}."
         positional = [arg for arg in node.args if not isinstance(arg, ast.Starred)]
@@ -1062,7 +1117,7 @@ class _FunctionChecker:
         for param in params:
             if param not in arguments and param not in callee.defaults:
                 self.report.error(node, f"{callee.name}() is missing its argument '{param}'.", signature)
-        self.fn.calls.append(_CallSite(callee.name, node, arguments))
+        self.fn.calls.append(_CallSite(callee.name, node, arguments, self.current))
 
     def _literal(self, node: ast.Constant) -> None:
         value = node.value
@@ -1076,16 +1131,20 @@ class _FunctionChecker:
         self.fn.bindings.setdefault(name, []).append(binding)
 
     def _bind_assignment(self, stmt: ast.Assign) -> None:
-        value = stmt.value
+        value, fn = stmt.value, self.fn
         for target in stmt.targets:
             if isinstance(target, ast.Name):
                 self._bind(target.id, ("value", value))
+                fn.flows.append((target.id, value))
             elif isinstance(target, (ast.Tuple, ast.List)):
                 # a, b = x, y pairs up; unpacking anything else tells nothing
                 pairs = isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
                 for i, element in enumerate(target.elts):
                     if isinstance(element, ast.Name):
                         self._bind(element.id, ("value", value.elts[i]) if pairs else _UNKNOWN)
+                        fn.flows.append((element.id, value.elts[i] if pairs else value))
+            elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in fn.assigned:
+                fn.item_stores.append((target.value.id, target, value))
 
     def _bind_loop_target(self, stmt: ast.For) -> None:
         target, iterable = stmt.target, stmt.iter
@@ -1109,50 +1168,129 @@ class _FunctionChecker:
 
 
 def _check_call_graph(module: _Module, report: _Report) -> tuple[list[str], set[int]]:
-    """Report recursion and functions nothing calls. Returns the functions
-    callers first, and the ids of the call nodes that lie on a cycle."""
+    """Report recursion, calls nested deeper than MAX_CALL_FRAMES and
+    functions nothing calls. Returns the functions callers first, and the
+    ids of the call nodes that lie on a cycle. Linear in the calls but for
+    the paths named in the recursion errors."""
     functions = module.functions
-    reachable = {name: _reachable_from(functions, name) for name in functions}
+    callees = {name: list(dict.fromkeys(site.callee for site in fn.calls)) for name, fn in functions.items()}
+    component = _strongly_connected(callees)
     cyclic_calls: set[int] = set()
+    paths_to: dict[str, dict[str, str | None]] = {}  # goal -> the next function on a shortest path to it
     for fn in functions.values():
         for site in fn.calls:
-            if fn.name in reachable[site.callee]:  # the callee leads back to the caller
+            # a call lies on a cycle exactly when the callee leads back to the
+            # caller: both in one strongly connected component
+            if component[site.callee] == component[fn.name]:
                 cyclic_calls.add(id(site.node))
-                cycle = [fn.name, *_call_path(functions, site.callee, fn.name)]
+                if fn.name not in paths_to:
+                    paths_to[fn.name] = _shortest_paths_to(callees, component, fn.name)
+                cycle = [fn.name, *_follow(paths_to[fn.name], site.callee)]
                 report.error(site.node, f"recursion: {' -> '.join(cycle)}.",
                              "A policy's call graph must be acyclic, as BPF's is: turn the recursion into a for loop "
                              "over a bounded range.")
+    order = _callers_first(functions, cyclic_calls)
+    _check_call_depth(functions, order, cyclic_calls, report)
     _warn_uncalled(module, report)
-    return _callers_first(functions, cyclic_calls), cyclic_calls
+    return order, cyclic_calls
 
 
-def _reachable_from(functions: dict[str, _Function], start: str) -> set[str]:
-    """Every function a call from `start` may reach, `start` itself only
-    through a cycle."""
-    seen: set[str] = set()
-    pending = [site.callee for site in functions[start].calls]
-    while pending:
-        name = pending.pop()
-        if name not in seen:
-            seen.add(name)
-            pending.extend(site.callee for site in functions[name].calls)
-    return seen
+def _strongly_connected(graph: dict[str, list[str]]) -> dict[str, int]:
+    """Each node's strongly connected component (Tarjan's algorithm,
+    iterative: a chain of calls must not exhaust Python's stack)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    component: dict[str, int] = {}
+    for root in graph:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(graph[root]))]
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(graph[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component[member] = index[node]
+                        if member == node:
+                            break
+    return component
 
 
-def _call_path(functions: dict[str, _Function], start: str, goal: str) -> list[str]:
-    """The shortest chain of calls from start to goal (which it reaches)."""
-    came_from: dict[str, str | None] = {start: None}
-    queue = deque([start])
-    while goal not in came_from:
+def _shortest_paths_to(graph: dict[str, list[str]], component: dict[str, int], goal: str) -> dict[str, str | None]:
+    """For every function of goal's component, the next one on a shortest
+    chain of calls to goal (a breadth-first search backwards from it)."""
+    callers: dict[str, list[str]] = {}
+    for name, called in graph.items():
+        if component[name] == component[goal]:
+            for callee in called:
+                callers.setdefault(callee, []).append(name)
+    next_hop: dict[str, str | None] = {goal: None}
+    queue = deque([goal])
+    while queue:
         name = queue.popleft()
+        for caller in callers.get(name, ()):
+            if caller not in next_hop:
+                next_hop[caller] = name
+                queue.append(caller)
+    return next_hop
+
+
+def _follow(next_hop: dict[str, str | None], start: str) -> list[str]:
+    """The chain from start to the goal of next_hop, both included; a
+    function calling itself is its own goal: walk -> walk."""
+    path = [start]
+    hop = next_hop[start]
+    while hop is not None:
+        path.append(hop)
+        hop = next_hop[hop]
+    return path
+
+
+def _check_call_depth(functions: dict[str, _Function], order: list[str], cyclic_calls: set[int],
+                      report: _Report) -> None:
+    """Calls nest at most MAX_CALL_FRAMES deep along any path of the call
+    graph (BPF's MAX_CALL_FRAMES): the longest chain of callers of each
+    function, callers first; an error at each call that makes the frame
+    after the last."""
+    limit = surface.MAX_CALL_FRAMES
+    frames = dict.fromkeys(functions, 1)  # the longest chain of calls that reaches the function, itself included
+    deepest_caller: dict[str, str] = {}
+    for name in order:
         for site in functions[name].calls:
-            if site.callee not in came_from:
-                came_from[site.callee] = name
-                queue.append(site.callee)
-    path = [goal]
-    while came_from[path[-1]] is not None:
-        path.append(came_from[path[-1]])
-    return path[::-1]
+            if id(site.node) in cyclic_calls:
+                continue
+            if frames[name] == limit:
+                chain = [name]
+                while chain[-1] in deepest_caller:
+                    chain.append(deepest_caller[chain[-1]])
+                report.error(site.node, f"calls nest more than {limit} deep here: "
+                             f"{' -> '.join([*reversed(chain), site.callee])}.",
+                             f"A hook and {limit - 1} nested calls are the most a policy may nest, as BPF's "
+                             "MAX_CALL_FRAMES: call the helpers one after another from a shallower function, or "
+                             "merge one into its caller.")
+            if frames[name] + 1 > frames[site.callee]:
+                frames[site.callee] = frames[name] + 1
+                deepest_caller[site.callee] = name
 
 
 def _warn_uncalled(module: _Module, report: _Report) -> None:
@@ -1245,6 +1383,8 @@ class _Bounds:
         self.contexts = contexts  # the parameters that hold the context
         self._intervals: dict[str, _Interval] = {}
         self._lengths: dict[str, int | None] = {}
+        # the locals that may hold a container growing in place: no length
+        self._growing = module.growing.get(fn.name, set())
 
     def _is_local(self, name: str) -> bool:
         return name in self.fn.params or name in self.fn.assigned
@@ -1394,6 +1534,8 @@ class _Bounds:
             return self._lengths[name]
         if not self._is_local(name):
             return _constant_bounds(self._constant(name))[1]
+        if name in self._growing:  # d = {} then d[k] = v; xs[:0] = ys; or an alias of one
+            return None
         self._lengths[name] = None  # meanwhile: a list grown from itself is unbounded
         parts = [self.parameters[name][1]] if name in self.parameters else []
         parts += [self.length(node) if kind == "value" else None for kind, node in self.fn.bindings.get(name, ())]
@@ -1409,7 +1551,7 @@ class _Bounds:
         if node.attr in _CONTEXT_LENGTHS and self.is_context(base):
             return _CONTEXT_LENGTHS[node.attr]
         if (isinstance(base, ast.Name) and self.fn.is_hook and base.id in self.fn.params
-                and base.id in surface.BATCH_FIELD_PARAMETERS and base.id not in self.fn.bindings):
+                and base.id in surface.BATCH_FIELD_PARAMETERS and base.id not in self.fn.stored):
             return surface.MAX_FOLIO_BATCH
         return None
 
@@ -1474,20 +1616,118 @@ def _range_parts(call: ast.Call) -> tuple[ast.expr | None, ast.expr, ast.expr | 
     return args[0], args[1], args[2] if len(args) == 3 else None
 
 
+# Attributes of what a policy builds that hand back what it was built from:
+# Victims(xs, n).folios is xs.
+_HOLDING_ATTRIBUTES = frozenset(surface.VICTIMS_ATTRIBUTES) | frozenset(surface.DECISION_ATTRIBUTES)
+# Builtins that return one of their arguments: max(xs, ys) is xs or ys.
+_RETURNING_AN_ARGUMENT = ("min", "max")
+_Holder = tuple[str, str | None] | int  # (function, local), (function, None) its return value, id() of a dict display
+
+
+def _find_growing(module: _Module) -> dict[str, set[str]]:
+    """The locals that may hold a list or dict that grows in place: their
+    length bound is not what they were assigned. A dict grows by d[k] = v,
+    a list by a slice assignment xs[a:b] = ys (xs[i] = v replaces an item;
+    xs += ys and xs = xs + ys build another list, as the runtime's
+    _inplacevar_ does), and either may be reached through another name:
+    e = d, an argument and the parameter it binds, a return value, min()
+    and max(), a value held in a dict or a Victims. So the names that may
+    share an object fall into classes (union-find over every such flow,
+    across functions), and a whole class grows if one of its names has a
+    slice assigned, or has an item assigned while the class may hold a
+    dict display (where a dict bounded by its display comes from). Loop
+    variables share nothing: containers are flat, a list's items and a
+    dict's keys are never a list or dict. Linear in the policy's size."""
+    parent: dict[_Holder, _Holder] = {}
+
+    def find(key: _Holder) -> _Holder:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    def join(key: _Holder, sources: list[_Holder]) -> None:
+        root = find(key)
+        for source in sources:
+            other = find(source)
+            if other != root:
+                parent[other] = root
+
+    slices, items = [], []
+    for fn in module.functions.values():
+        for name, value in fn.flows:
+            join((fn.name, name), _holders(value, fn, module))
+        for name, target, value in fn.item_stores:
+            join((fn.name, name), _holders(value, fn, module))  # the container holds the value
+            is_slice = any(isinstance(n, ast.Slice) for n in ast.walk(target.slice))
+            (slices if is_slice else items).append((fn.name, name))
+        for value in fn.returns:
+            join((fn.name, None), _holders(value, fn, module))
+        for site in fn.calls:
+            for param, argument in site.arguments.items():
+                join((site.callee, param), _holders(argument, fn, module))
+    dicts = {find(key) for key in list(parent) if isinstance(key, int)}
+    grown = {find(key) for key in slices} | ({find(key) for key in items} & dicts)
+    growing: dict[str, set[str]] = {}
+    for key in list(parent):
+        if isinstance(key, tuple) and key[1] is not None and find(key) in grown:
+            growing.setdefault(key[0], set()).add(key[1])
+    return growing
+
+
+def _holders(node: ast.expr, fn: _Function, module: _Module) -> list[_Holder]:
+    """What a value may share an object with: the locals it reads, the
+    return values of the functions it calls, the dict displays it holds."""
+    found: list[_Holder] = []
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Name):
+            if node.id in fn.params or node.id in fn.assigned:
+                found.append((fn.name, node.id))
+        elif isinstance(node, ast.Dict):
+            found.append(id(node))
+            pending.extend(value for value in node.values if value is not None)
+        elif isinstance(node, (ast.List, ast.Tuple)):
+            pending.extend(node.elts)
+        elif isinstance(node, ast.IfExp):
+            pending += [node.body, node.orelse]
+        elif isinstance(node, ast.BoolOp):
+            pending.extend(node.values)
+        elif isinstance(node, ast.Subscript):
+            if not isinstance(node.slice, ast.Slice):  # xs[a:b] is a copy (of an array a view, which never grows)
+                pending.append(node.value)  # d["k"] may be what d holds
+        elif isinstance(node, ast.Attribute) and node.attr in _HOLDING_ATTRIBUTES:
+            pending.append(node.value)
+        elif isinstance(node, ast.Starred):
+            pending.append(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in fn.params or name in fn.assigned:
+                continue
+            if name in module.functions:
+                found.append((name, None))
+            elif name in _RETURNING_AN_ARGUMENT or name in surface.TYPES:
+                pending += [*node.args, *(keyword.value for keyword in node.keywords)]
+    return found
+
+
 def _context_parameters(fn: _Function, call_sites: list[set[str]]) -> frozenset[str]:
     """The parameters that hold the context throughout a function: a
-    hook's ctx, which the core passes, and a helper's parameter to which
-    every call site passes the context; never one the function assigns. A
-    helper nothing calls knows nothing of its parameters."""
+    hook's ctx, which the core passes (only the core calls a hook), and a
+    helper's parameter to which every call site passes the context; never
+    one the function rebinds. A helper nothing calls knows nothing of its
+    parameters."""
     if fn.is_hook:
         candidates = {surface.CONTEXT_PARAMETER} & set(fn.params)
     elif call_sites:
         candidates = set(fn.params)
+        for passed in call_sites:
+            candidates &= passed
     else:
         return frozenset()
-    for passed in call_sites:  # a hook's too: a policy function may call it
-        candidates &= passed
-    return frozenset(candidates - set(fn.bindings))
+    return frozenset(candidates - fn.stored)
 
 
 def _parameter_bounds(fn: _Function, call_sites: list[dict[str, tuple[_Interval, int | None]]]) -> dict[str, tuple[_Interval, int | None]]:
@@ -1526,7 +1766,9 @@ class _CostCounter:
 
     def __init__(self, fn: _Function, costs: dict[str, _Cost | None]) -> None:
         self.fn, self.costs = fn, costs
-        self.callees = {id(site.node): site.callee for site in fn.calls}
+        self.callees: dict[int, list[str]] = {}  # statement -> the functions its own expressions call
+        for site in fn.calls:
+            self.callees.setdefault(id(site.statement), []).append(site.callee)
 
     def statements(self, statements: list[ast.stmt]) -> _Cost:
         parts = [self.statement(stmt) for stmt in statements]
@@ -1537,27 +1779,26 @@ class _CostCounter:
             bound = self.fn.loop_bounds[stmt]
             if bound is None:
                 raise _Unbounded
-            header, body, orelse = self.calls(stmt.iter), self.statements(stmt.body), self.statements(stmt.orelse)
+            header, body, orelse = self.calls(stmt), self.statements(stmt.body), self.statements(stmt.orelse)
             loop = bound * (1 + body.total)
             return _Cost(header.total + loop + orelse.total,
                          max((loop, stmt.lineno), header.worst_loop, body.worst_loop, orelse.worst_loop))
         if isinstance(stmt, ast.If):
-            test, body, orelse = self.calls(stmt.test), self.statements(stmt.body), self.statements(stmt.orelse)
+            test, body, orelse = self.calls(stmt), self.statements(stmt.body), self.statements(stmt.orelse)
             return _Cost(1 + test.total + max(body.total, orelse.total),
                          max(test.worst_loop, body.worst_loop, orelse.worst_loop))
         calls = self.calls(stmt)
         return _Cost(1 + calls.total, calls.worst_loop)
 
-    def calls(self, node: ast.AST) -> _Cost:
-        """What the calls of policy functions within `node` add."""
+    def calls(self, stmt: ast.stmt) -> _Cost:
+        """What the calls of policy functions in the statement's own
+        expressions add (a for's iterable, an if's test)."""
         total, worst = 0, (0, 0)
-        for child in ast.walk(node):
-            callee = self.callees.get(id(child))
-            if callee is not None:
-                cost = self.costs.get(callee)
-                if cost is None:
-                    raise _Unbounded
-                total, worst = total + cost.total, max(worst, cost.worst_loop)
+        for callee in self.callees.get(id(stmt), ()):
+            cost = self.costs.get(callee)
+            if cost is None:
+                raise _Unbounded
+            total, worst = total + cost.total, max(worst, cost.worst_loop)
         return _Cost(total, worst)
 
 
@@ -1570,7 +1811,8 @@ def _bound_and_cost(module: _Module, order: list[str], cyclic_calls: set[int], r
     contexts_passed: dict[str, list[set[str]]] = {name: [] for name in functions}  # the parameters given ctx
     for name in order:
         fn = functions[name]
-        bounds = _Bounds(module, fn, _parameter_bounds(fn, passed[name]), _context_parameters(fn, contexts_passed[name]))
+        fn.contexts = _context_parameters(fn, contexts_passed[name])
+        bounds = _Bounds(module, fn, _parameter_bounds(fn, passed[name]), fn.contexts)
         for loop in fn.loops:
             fn.loop_bounds[loop] = bounds.length(loop.iter)
             if fn.loop_bounds[loop] is None:
@@ -1608,6 +1850,51 @@ def _bound_and_cost(module: _Module, order: list[str], cyclic_calls: set[int], r
 # --------------------------------------------------------------------------
 # Pass 6: compile with RestrictedPython
 # --------------------------------------------------------------------------
+
+# Attribute reads the verifier has proved safe compile to plain attribute
+# reads instead of _getattr_(obj, "name") (a call of ~100 ns, the largest
+# part of the sandbox's overhead). Pass 3 has checked every attribute
+# against the interface's tables; what is proved here is the object, so
+# that the runtime guard could only have said yes:
+# - ctx.<name>, name in surface.CONTEXT_ATTRIBUTES, ctx a hook's context
+#   parameter or a helper's parameter every caller hands the context, never
+#   rebound: the runtime passes its SandboxContext, whose attributes of
+#   these names are the interface, and only the core calls a hook;
+# - request.<name> and refault.<name> in a hook, the parameter never
+#   rebound, name in REQUEST_ATTRIBUTES or REFAULT_ATTRIBUTES
+#   (surface.OBJECT_PARAMETERS): the runtime passes the core's ScanRequest
+#   and RefaultBatch (or None as folio_putback's request, on which a plain
+#   read fails as the guard would, an error that ejects the policy);
+# - MAP.<method>, MAP a module-level map (a function can never assign the
+#   name), method in surface.MAP_ATTRIBUTES: the runtime's map object;
+# - PutbackReason.X and ReclaimReason.X, X in surface.ENUM_ATTRIBUTES (the
+#   names cannot be rebound): the interface's enums.
+# Everything else keeps _getattr_.
+_ENUM_TYPES = frozenset(name for name, kind in surface.TYPES.items() if isinstance(kind, enum.EnumMeta))
+
+
+def _plain_attributes(module: _Module) -> set[int]:
+    """The ids of the attribute nodes that compile to plain reads."""
+    plain: set[int] = set()
+    for fn in module.functions.values():
+        objects: dict[str, tuple[str, ...]] = dict.fromkeys(fn.contexts, surface.CONTEXT_ATTRIBUTES)
+        if fn.is_hook:
+            objects.update((param, attributes) for param, attributes in surface.OBJECT_PARAMETERS.items()
+                           if param in fn.params and param not in fn.stored)
+        for node in fn.attributes:  # every name.attr read pass 3 saw; any other keeps _getattr_
+            name = node.value.id
+            if name in fn.params or name in fn.assigned:
+                allowed = objects.get(name, ())
+            elif name in module.maps:
+                allowed = surface.MAP_ATTRIBUTES
+            elif name in _ENUM_TYPES and name not in module.definitions:
+                allowed = surface.ENUM_ATTRIBUTES
+            else:
+                allowed = ()
+            if node.attr in allowed:
+                plain.add(id(node))
+    return plain
+
 
 # Binary operators go through the runtime's guards, which check sizes
 # before computing and refuse a list or tuple next to a numpy array (numpy
@@ -1675,7 +1962,11 @@ class PolicyTransformer(RestrictingNodeTransformer):
     back-edge counter at the top of every loop body, and guards on the
     operators and comparisons. The additions are made after the children
     are visited, so RestrictedPython never sees (and refuses) the
-    underscore names they introduce."""
+    underscore names they introduce. The attribute reads whose ids are in
+    plain_attributes (the verifier's proof, _plain_attributes) stay plain;
+    _compile makes a subclass holding them."""
+
+    plain_attributes: frozenset[int] = frozenset()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -1686,7 +1977,15 @@ class PolicyTransformer(RestrictingNodeTransformer):
         # RestrictedPython's format, with the column: the verifier reports file:line:col
         self.errors.append(f"Line {getattr(node, 'lineno', None)}:{getattr(node, 'col_offset', 0)}: {info}")
 
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if id(node) in self.plain_attributes and isinstance(node.ctx, ast.Load):
+            return self.node_contents_visit(node)  # the object's name still goes through visit_Name
+        return super().visit_Attribute(node)
+
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.AST]:
+        if len(node.targets) > 1 and any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets):
+            # refused in pass 3: RestrictedPython would evaluate the value once per target; fail closed
+            self.error(node, _CHAINED_UNPACKING_MESSAGE)
         node.targets = [_as_tuple(target) for target in node.targets]
         if _is_unpacked_display(node.targets, node.value):
             self.unpacked.add(id(node.value))
@@ -1811,10 +2110,12 @@ def _as_tuple(target: ast.expr) -> ast.expr:
     return as_tuple
 
 
-def _compile(tree: ast.Module, report: _Report) -> types.CodeType | None:
+def _compile(tree: ast.Module, report: _Report, plain_attributes: set[int] = frozenset()) -> types.CodeType | None:
+    # compile_restricted_exec takes a class and makes the instance itself
+    policy = type("PolicyTransformer", (PolicyTransformer,), {"plain_attributes": frozenset(plain_attributes)})
     try:
         with _python_warnings(report):
-            result = compile_restricted_exec(tree, report.filename, policy=PolicyTransformer)
+            result = compile_restricted_exec(tree, report.filename, policy=policy)
     except SyntaxError as err:  # CPython's compiler's own limits, e.g. too many nested blocks
         report.add_at(err.lineno or 1, err.offset or 1, f"{err.msg}.", "Move nested blocks into helper functions.", "error")
         return None
@@ -1862,12 +2163,15 @@ def _run_passes(source: str, report: _Report, result: VerifiedPolicy) -> None:
     result.functions = tuple(name for name, fn in module.functions.items() if not fn.is_hook)
     result.maps = dict(module.maps)
     result.constants = dict(module.constants)
+    if module.too_many_functions:  # the passes that follow grow with the number of functions
+        return
     for fn in module.functions.values():
         _FunctionChecker(module, fn, report).run()
     order, cyclic_calls = _check_call_graph(module, report)
+    module.growing = _find_growing(module)
     result.cost = _bound_and_cost(module, order, cyclic_calls, report)
     if report.error_count == 0:
-        result.code = _compile(tree, report)
+        result.code = _compile(tree, report, _plain_attributes(module))
 
 
 def verify_file(path: str | Path) -> VerifiedPolicy:
