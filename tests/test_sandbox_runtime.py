@@ -29,6 +29,7 @@ from hooks.types import (
     PG_dirty,
     PG_policy0,
     PutbackReason,
+    ReclaimReason,
     RefaultBatch,
     ScanDecision,
     Victims,
@@ -49,6 +50,7 @@ from reclaim_ext.sandbox.runtime import (
     make_guards,
 )
 from reclaim_ext.sandbox.verifier import PolicyTransformer, verify
+from simulator.ejection import check_victims
 from simulator.policy import (
     HOOK_NAMES,
     BoundPolicy,
@@ -386,6 +388,72 @@ def test_compare_of_arrays_and_numbers_is_elementwise():
     a = np.arange(4)
     assert G["_compare_"]("<", a, 2).tolist() == [True, True, False, False]
     assert G["_compare_"]("==", a, np.arange(4)).all() and G["_compare_"](">=", 2.5, a).tolist() == [True] * 3 + [False]
+
+
+ARRAY_OPERANDS = [np.arange(4), np.array([0.5, 1.5, 2.5, -1.0]), np.array([True, False, True, True]),
+                  np.arange(4).astype(np.uint8), 3, -2, 2.5, True, np.int64(3), np.uint16(2), np.float32(0.5),
+                  np.bool_(True), PutbackReason.ROTATE]
+
+
+def operate(guard, op, a, b):
+    return G[guard](a, b) if op is None else G[guard](op, a, b)
+
+
+@pytest.mark.parametrize("guard, op", [("_mul_", None), ("_add_", None)] + [("_binop_", op) for op in BINOPS]
+                         + [("_compare_", op) for op in COMPARISONS])
+@pytest.mark.parametrize("other", ARRAY_OPERANDS, ids=repr)
+def test_an_array_next_to_an_array_or_a_number_is_computed_directly(monkeypatch, guard, op, other):
+    """The fast path: numpy's answer (its values, its type, its errors),
+    without a look at the values; the generic path (the list-next-to-numpy
+    check) is never reached."""
+    def generic(*args):
+        raise AssertionError("the generic path")
+
+    monkeypatch.setattr(runtime, "_no_list_into_numpy", generic)
+    python = {None: operator.mul if guard == "_mul_" else operator.add, **PYTHON}[op]
+    array = np.array([3, 1, 0, 2]) if op not in ("/", "//") else np.array([3, 1, 5, 2])
+    for a, b in ((array, other), (other, array)):
+        with np.errstate(all="ignore"):
+            try:
+                expected = python(a, b)
+            except TypeError as err:  # numpy's own refusal (a bool array minus one), as Python raises it
+                with pytest.raises(type(err)):
+                    operate(guard, op, a, b)
+                continue
+            result = operate(guard, op, a, b)
+        assert type(result) is np.ndarray and result.dtype == expected.dtype, (a, b)
+        assert np.array_equal(result, expected, equal_nan=result.dtype.kind == "f"), (a, b)
+
+
+@pytest.mark.parametrize("op", COMPARISONS)
+@pytest.mark.parametrize("a, b", [(np.int64(3), np.uint8(3)), (np.float32(0.5), 1), (np.int64(2), PutbackReason.ROTATE),
+                                  (PutbackReason.ROTATE, ReclaimReason.KSWAPD), (np.bool_(True), 1.0), (-(1 << 70), np.int64(1))])
+def test_numpy_numbers_and_enums_compare_on_the_fast_path(op, a, b):
+    assert as_python("_compare_", op, a, b) is not None
+
+
+def test_numpy_numbers_next_to_python_ones_compute_as_numpy_does():
+    assert type(G["_mul_"](np.int64(3), 4)) is np.int64 and G["_add_"](2.5, np.float32(1)) == 3.5
+    assert type(G["_binop_"]("&", np.uint8(7), 3)) is np.uint8
+    for guard, a, b in (("_mul_", np.int64(3), 1 << 70), ("_add_", 1 << 64, np.int64(1))):
+        with pytest.raises(OverflowError):  # numpy's refusal of an int beyond its width: RESOURCE (_classify)
+            G[guard](a, b)
+    assert refusal("_mul_", True, 1 << 64) is ExitKind.RESOURCE, "bools are Python ints: checked as ints"
+
+
+@pytest.mark.parametrize("key", [2, np.int64(2), np.uint8(2), slice(1, 3), np.array([True, False, True, False, True]),
+                                 np.array([4, 0]), np.array([1], np.uint32), np.array([], np.int64), np.zeros(0, bool)],
+                         ids=repr)
+def test_an_array_is_indexed_by_an_int_a_slice_or_an_array_of_bools_or_ints(key):
+    a = np.arange(5) * 10
+    assert np.array_equal(G["_getitem_"](a, key), a[key])
+
+
+@pytest.mark.parametrize("key", [None, (0,), [0, 1], True, np.bool_(True), 1.0, np.array([0.0]), np.array([], float),
+                                 np.array(["a"]), "a"], ids=repr)
+def test_an_array_is_not_indexed_by_anything_else(key):
+    fault = fault_of(G["_getitem_"], np.arange(5), key)
+    assert fault.kind is ExitKind.ERROR and "an array is indexed by" in fault.message
 
 
 @pytest.mark.parametrize(
@@ -807,6 +875,120 @@ def test_helpers_answer_as_the_core_does(ctx, t):
     assert ctx.walk_mm(0, [0]).dtype == np.int64 and ctx.lruvec_node(0) == 0 and ctx.lruvecs == (0,)
 
 
+class CoreSpy:
+    """The core's context, counting the helper calls that reach it."""
+
+    def __init__(self, core):
+        self._core, self.calls = core, []
+
+    def __getattr__(self, name):
+        attr = getattr(self._core, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return attr(*args, **kwargs)
+        return call
+
+
+@pytest.mark.parametrize("empty", [np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0), np.empty(0, object)],
+                         ids=["int64", "int32", "float", "object"])
+def test_an_empty_array_is_nothing_to_do_for_the_helpers_that_change_something(t, empty):
+    spy = CoreSpy(t.ctx)
+    ctx = SandboxContext(spy, t.m.folios.nr_pages, SandboxLimits())
+    lst = ctx.list_create(0, 0, False, "a")
+    spy.calls.clear()
+    ctx.list_add(lst, empty)
+    ctx.list_add(lst, empty, True)
+    ctx.list_del(empty)
+    ctx.folio_set_flags(empty, PG_policy0)
+    ctx.folio_clear_flags(empty, PG_policy0)
+    ctx.folio_set_data(empty, 5)
+    ctx.folio_set_data(empty, np.empty(0, np.int64))
+    assert spy.calls == [] and ctx.list_len(lst) == 0
+    # the other arguments are still checked
+    for call, words in ((lambda: ctx.list_add(lst + 1, empty), "list_create"), (lambda: ctx.list_add(lst, empty, "yes"), "tail"),
+                        (lambda: ctx.folio_set_flags(empty, PG_dirty), "POLICY_WRITABLE_FLAGS"),
+                        (lambda: ctx.folio_set_data(empty, np.zeros(1, np.int64)), "as long as folios"),
+                        (lambda: ctx.folio_set_data(empty, 1 << 63), "int64"),
+                        (lambda: ctx.list_add(lst, np.empty((0, 2), np.int64)), "2-D")):
+        fault = fault_of(call)
+        assert fault.kind is ExitKind.HELPER and words in fault.message, fault.message
+    # the helpers that answer answer as the core does, in its types
+    for name in ("folio_type", "folio_lruvec", "folio_flags", "folio_data", "folio_mapcount", "folio_referenced",
+                 "folio_list"):
+        ours, theirs = getattr(ctx, name)(empty), getattr(t.ctx, name)(np.empty(0, np.int64))
+        assert type(ours) is np.ndarray and ours.shape == (0,) and ours.dtype == theirs.dtype, name
+    around = ctx.look_around(empty)
+    assert around.shape == (0,) and around.dtype == np.int64 and around.flags.writeable
+
+
+def test_a_folio_named_twice_is_found_in_linear_time(ctx, t, monkeypatch):
+    """A scratch slot per folio (no sort): the i-th id writes i, a later
+    id naming the same folio overwrites it."""
+    def no_sort(*args, **kwargs):
+        raise AssertionError("sorted")
+
+    n = t.m.folios.nr_pages
+    rng = np.random.default_rng(1)
+    lst = ctx.list_create(0, 0, False, "a")
+    monkeypatch.setattr(np, "sort", no_sort)
+    for size in (2, 3, 17, 200, n):
+        ids = rng.permutation(n)[:size]
+        ctx._distinct("list_add", ids)  # distinct: passes, however often the scratch is reused
+        ctx._distinct("list_add", ids.astype(np.int32))
+        for first, second in ((0, size - 1), (size - 1, 0), (size // 2, size // 2 - 1)):
+            if first == second:
+                continue
+            twice = ids.copy()
+            twice[second] = twice[first]
+            fault = fault_of(ctx._distinct, "list_del", twice)
+            assert fault.kind is ExitKind.HELPER and f"folio {twice[first]} is named twice" in fault.message
+    fault = fault_of(ctx._distinct, "list_add", np.arange(n + 5) % n)  # more ids than folios
+    assert "named twice" in fault.message
+    folios = t.fault(ANON, range(3))
+    fault = fault_of(ctx.list_add, lst, folios[[0, 1, 2, 1]])
+    assert fault.kind is ExitKind.HELPER and f"folio {folios[1]} is named twice" in fault.message
+    ctx.list_add(lst, folios)
+    assert ctx.list_len(lst) == 3
+
+
+def test_the_batch_a_call_is_handed_passes_as_it_is_and_nothing_else_does(t):
+    """The batch is the core's own array, read-only to the policy: its ids
+    are folio ids. An array the policy makes of it, or any other array it is
+    handed (a refault's shadow values), is checked."""
+    policy = load("""
+        INTERFACE_VERSION = (1, 1)
+
+        def folio_accessed(ctx, folios):
+            ctx.folio_set_flags(folios, PG_policy0)
+            ctx.folio_type(folios + 0)
+    """, t)
+    folios = t.fault(ANON, range(3))
+    policy.folio_accessed(t.ctx, folios)
+    assert (t.m.folios.flags[folios] & PG_policy0).all() and policy._ctx._batch is None
+    # an id out of range in a batch only the core could hand over: it reaches the core as it is...
+    beyond = np.array([t.m.folios.nr_pages + 5])
+    fault = fault_of(policy.folio_accessed, t.ctx, beyond)
+    assert fault.kind is ExitKind.ERROR and "IndexError" in fault.message
+    # ...what the policy computes from the batch is checked
+    policy = load(FIFO.replace("def folio_added(ctx, folios):\n        place(ctx, folios)",
+                               "def folio_added(ctx, folios):\n        ctx.folio_type(folios - 1)"), t)
+    fault = fault_of(policy.folio_added, t.ctx, np.array([0, 1]))
+    assert fault.kind is ExitKind.HELPER and "-1 is not a folio id" in fault.message
+    policy = load(FIFO + """
+    def on_refault(ctx, folios, refault):
+        ctx.folio_type(folios)
+        ctx.folio_type(refault.shadow)
+""", t)
+    refault = RefaultBatch(shadow=np.array([1 << 40, 0, 0]), distance=np.zeros(3, np.int64), recent=np.zeros(3, bool),
+                           workingset=np.zeros(3, bool))
+    fault = fault_of(policy.on_refault, t.ctx, folios, refault)
+    assert fault.kind is ExitKind.HELPER and f"{1 << 40} is not a folio id" in fault.message
+    assert fault.dump["source_line"] == "ctx.folio_type(refault.shadow)"
+
+
 def test_a_trace_message_is_cut_at_256_characters(ctx, t):
     events = []
     t.m.events.subscribe(events.append)
@@ -960,11 +1142,13 @@ def test_an_empty_putback_is_still_a_call(t):
     [
         ("select_victims", "'x'", "array, a list or a tuple"),
         ("select_victims", "[1.5]", "ints"),
-        ("select_victims", "[-1]", "not a folio id"),
         ("select_victims", "None", "NoneType"),
         ("select_victims", "['1']", "ints"),
-        ("select_victims", "Victims([1], -1)", "nr_scanned"),
-        ("select_victims", "Victims([1], 1, 2)", "lru_type"),
+        ("select_victims", "[1 << 63]", "64 bits"),
+        ("select_victims", "Victims([1], 1.0)", "nr_scanned"),
+        ("select_victims", "Victims([1], 1, 1.0)", "lru_type"),
+        ("select_victims", "Victims([1], 1, None, '2')", "nr_used"),
+        ("select_victims", "Victims(5, 1)", "Victims.folios"),
         ("should_reclaim", "5", "ScanDecision"),
         ("should_reclaim", "ScanDecision((1,))", "scan"),
         ("should_reclaim", "ScanDecision((1, -1))", "scan"),
@@ -1032,6 +1216,112 @@ def test_answers_are_handed_to_the_core_in_its_types(t):
     assert policy.should_reclaim(t.ctx, request) == ScanDecision((1, 2), (3, 4))
     assert policy.age(t.ctx, request) == 32 and policy.age_node(t.ctx, request) is True
     assert policy.policy_state(t.ctx) == {"lists": "a1"}
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("[-1]", "not a folio id"),
+        ("[1 << 40]", "not a folio id"),
+        ("np_peek[:1] * 0 + 300", "not a folio id"),
+        ("[np_peek[0], np_peek[0]]", "named twice"),
+        ("Victims(np_peek, -1)", "nr_scanned"),
+        ("Victims(np_peek, 1, 2)", "lru_type"),
+        ("Victims(np_peek, 1, None, 1 << 40)", "nr_used"),
+        ("ctx.list_peek(L.lookup(0), 1)", "is of the other LRU type"),
+        ("[OFF_LIST]", "on none of the policy's lists"),
+        ("[FREE]", "is not resident"),
+    ],
+)
+def test_what_the_victims_name_is_checked_by_the_core_not_twice(t, answer, words):
+    """The sandbox hands the answer over in the core's types (int64 folios,
+    int counts); simulator.ejection.check_victims, which guards every
+    untrusted policy, finds what is wrong with it and ejects (INVALID)."""
+    added = np.concatenate([off_lists(t, ANON, 2), off_lists(t, 1, 3)])
+    off_list = t.fault(1, range(3, 5))
+    t.m.lists.delete(off_list)
+    free = int(np.flatnonzero(t.m.folios.lruvec < 0)[0])
+    answer = answer.replace("OFF_LIST", str(off_list[0])).replace("FREE", str(free))
+    policy = load(f"""
+        INTERFACE_VERSION = (1, 1)
+        L = ArrayMap(2)
+
+        def policy_init(ctx):
+            L.update(0, ctx.list_create(0, LRU_ANON, False, "anon"))
+            L.update(1, ctx.list_create(0, LRU_FILE, False, "file"))
+
+        def folio_added(ctx, folios):
+            for folio in folios:
+                ctx.list_add(L.lookup(ctx.folio_type(folio)), folio)
+
+        def select_victims(ctx, request):
+            np_peek = ctx.list_peek(L.lookup(1), 2)
+            return {answer}
+    """, t)
+    policy.folio_added(t.ctx, added)
+    request = t.request(lru_type=1)
+    checked = policy.select_victims(t.ctx, request)  # the sandbox lets it through...
+    folios = checked.folios if type(checked) is Victims else checked
+    assert type(folios) is np.ndarray and folios.dtype == np.int64
+    with pytest.raises(PolicyFault) as info:  # ...the core's guard does not
+        check_victims(t.m, (t.ctx, request), checked)
+    assert info.value.kind is ExitKind.INVALID and words in info.value.message, info.value.message
+
+
+def test_a_policy_naming_a_victim_twice_is_ejected_by_the_core(t):
+    m = running_machine(SandboxedPolicy(compiled(FIFO.replace(
+        "return ctx.list_peek(LISTS.lookup(request.lru_type), request.nr_to_scan)",
+        "oldest = ctx.list_peek(LISTS.lookup(request.lru_type), 1)\n"
+        "        return oldest if len(oldest) == 0 else [oldest[0], oldest[0]]")), "twice"))
+    m.run()
+    [record] = m.ejections
+    assert record["kind"] == "invalid" and record["hook"] == "select_victims" and "named twice" in record["message"]
+    assert m.total_accesses == 20000
+
+
+STATE = """
+    INTERFACE_VERSION = (1, 1)
+    N = ArrayMap(1)
+
+    def policy_state(ctx):
+        state = {}
+        for i in range(N.lookup(0)):
+            state["f" + str(i)] = "x"
+        state[NAME] = TEXT
+        return state
+"""
+
+
+@pytest.mark.parametrize(
+    "files, name, text, words",
+    [
+        (0, '"lru_gen"', '"a" * 65536', None),
+        (15, '"a" * 64', '"é" * 32768', None),
+        (0, '"A-z_0.9"', '"\\n" * 10', None),
+        (16, '"x"', '""', "17 files"),
+        (0, '"a" * 65', '""', "file name"),
+        (0, '""', '""', "file name"),
+        (0, '"."', '""', "file name"),
+        (0, '".."', '""', "file name"),
+        (0, '"a/b"', '""', "file name"),
+        (0, '"é"', '""', "file name"),
+        (0, '"x"', '"a" * 65537', "65536 bytes"),
+        (0, '"x"', '"é" * 32769', "65536 bytes"),
+        (0, '"x"', '"\\ud800"', "UTF-8"),
+    ],
+)
+def test_policy_state_is_bounded(t, files, name, text, words):
+    """At most 16 files, names of 1 to 64 characters of [A-Za-z0-9._-],
+    texts of at most 64 KiB: the results directory and --json hold it
+    all (a thousand texts of 64 Ki characters was 64 MB)."""
+    policy = load(STATE.replace("NAME", name).replace("TEXT", text), limits=SandboxLimits(max_str_len=1 << 20))
+    policy.maps["N"].update(0, files)
+    if words is None:
+        state = policy.policy_state(t.ctx)
+        assert len(state) == files + 1 and state[eval(name)] == eval(text)
+    else:
+        fault = fault_of(policy.policy_state, t.ctx)
+        assert fault.kind is ExitKind.INVALID and "policy_state" in fault.message and words in fault.message, fault.message
 
 
 def test_folio_added_must_leave_every_folio_on_a_list_which_the_core_checks(t):

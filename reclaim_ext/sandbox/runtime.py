@@ -16,7 +16,9 @@ because of one way a policy could hurt the machine it runs in:
   of the object: one dict probe, no isinstance chain.
 - ``_getitem_``, ``_getiter_``, ``_write_``: indexing, iterating and
   writing only the plain containers a policy builds (lists, tuples, dicts,
-  ranges, strings) and numpy arrays. A write goes through a wrapper that
+  ranges, strings) and numpy arrays. An array is tested first, and is
+  indexed by an int, a numpy int, a slice or an array of bools or ints
+  only (no tuple, None or list: it stays 1-D). A write goes through a wrapper that
   writes items only, never attributes (``a.dtype = ...``), and keeps what
   it writes into flat as below: ``xs[i] = v`` and ``xs[a:b] = ys`` (ys a
   list or tuple, every element checked, the result within the list
@@ -80,9 +82,14 @@ because of one way a policy could hurt the machine it runs in:
   refused); and ``in`` searches only lists, tuples, dicts, sets, strings,
   ranges and arrays (``x in enumerate(range(10**18))`` walks it too).
 
-  Both take two numbers (int, float, bool) on a fast path of ``type() is``
-  checks: a dict lookup of the operator and the operation, plus, for an
-  int result of ``_binop_``, the 64-bit check.
+  Both take a fast path first, a type test of each operand: two numbers
+  (Python's, numpy's, the reason enums) or an array next to an array or a
+  number get a dict lookup of the operator and the operation (numpy's is
+  elementwise, in O(the arrays' size), into a fixed-width result, and
+  converts nothing), plus, for an int result of ``_binop_``, the 64-bit
+  check. ``_mul_`` and ``_add_`` test two Python ints first (with their
+  own 64-bit check), then an array or a numpy number next to an array or
+  a number, computed as it is (numpy's result: fixed-width).
 - ``str``, ``max``, ``min``, ``divmod``: the builtins that work on their
   arguments in C (make_builtins). str() of a container is weighed as a
   comparison is, against max_str_len (``str([s] * 2**20)`` would build
@@ -95,13 +102,29 @@ because of one way a policy could hurt the machine it runs in:
 A guard that refuses raises PolicyFault: RESOURCE for a limit (a
 container that is not flat included), ERROR for a forbidden operation. The
 helpers of the context (SandboxContext) check their arguments before they
-reach the core and raise HELPER (folio ids are an int or a 1-D numpy
-integer array, never a list or tuple that numpy would convert). A machine
+reach the core and raise HELPER: folio ids are an int or a 1-D numpy
+integer array, never a list or tuple that numpy would convert, each in
+[0, nr_pages) (one reduction), except the batch the call was handed,
+which is the core's own array and read-only to the policy, and passes as
+it is (an array the policy makes of it is checked as any other); list_add
+and list_del refuse a folio named twice, found in O(n) with a scratch
+slot per folio (the core's lists count it twice); an empty array is
+nothing to do for list_add, list_del and the helpers that set flags or
+data (their other arguments are still checked). A machine
 with more lruvecs than surface.MAX_LRUVECS or more nodes than
 MAX_NUMNODES, the bounds the verifier assumes for a loop over ctx.lruvecs
 or range(ctx.nr_nodes), gets no context: a HELPER fault at the first call
 (policy_init's) ejects the policy. The answers of the hooks are checked
-before the core sees them (INVALID). Whatever the policy's code raises
+before the core sees them (INVALID). For select_victims that is their
+structure only: the folios (a list, tuple or array of ints, or a
+Victims) become an int64 array and Victims' counts and type ints; what
+they name (each victim resident, on the request's lruvec, of the type
+scanned, on a list, named once; the counts and the type within what the
+lruvec holds) is simulator.ejection.check_victims', made for every
+untrusted policy, and is not made twice. policy_state's answer, which the
+report and ``--json`` write out whole, is at most MAX_STATE_FILES (16)
+files named by 1 to 64 characters of [A-Za-z0-9._-] (not . or ..), each
+text at most 64 KiB of UTF-8. Whatever the policy's code raises
 becomes a PolicyFault naming the line of the policy's own file, with a
 dump of its maps and counters, and the core ejects it; the exception's
 message is cut, and a value it carries (a KeyError's key) printed
@@ -126,6 +149,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import operator
+import re
 import reprlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -160,14 +184,23 @@ from simulator.context import PolicyContextError
 from simulator.policy import ExitKind, PolicyError, PolicyFault, spec_argnames
 
 CLOCK_CHECK_EVERY = 32  # ticks between two looks at the wall clock
-MAX_NAME_LEN = 64  # list names, sysctl and event names
+MAX_NAME_LEN = 64  # list names, sysctl and event names, policy_state's file names
 MAX_TRACE_LEN = 256  # a trace message is cut here, as bpf_printk's buffer
 MAX_MESSAGE_LEN = 512  # what an exception of the policy's code says in its ejection, at most
 MAX_EVENT_COUNT = 1 << 32  # count_event, workingset_age_nonresident
 INT64_LIMIT = 1 << 63  # answers and per-folio data are int64
+MAX_STATE_FILES = 16  # entries of policy_state's answer; names are MAX_NAME_LEN characters of _STATE_NAME
+MAX_STATE_TEXT = 1 << 16  # bytes (UTF-8) of one of them
+_STATE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 _INTS = frozenset({int}) | NUMPY_INTS  # an integer argument: not a bool, not a float
 _BOOLS = frozenset({bool, np.bool_})
+_INT64 = np.dtype(np.int64)
+_UINT64 = np.dtype(np.uint64)
+# what SandboxContext._folios makes of an empty array: the helpers that
+# change something have nothing to do (read-only: the core never writes it)
+_NO_IDS = np.empty(0, np.int64)
+_NO_IDS.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -275,11 +308,18 @@ def _getattr_(obj: object, name: str) -> object:
 
 
 def _getitem_(obj: object, key: object) -> object:
+    """An array first (a policy indexes its batches far more than its
+    lists): by an int, a slice, a numpy int, or an array of bools or ints;
+    then the plain containers, by anything they take."""
     kind = type(obj)
-    if kind in _SUBSCRIPTABLE or (kind is np.ndarray and type(key) in _ARRAY_KEYS):
-        return obj[key]
     if kind is np.ndarray:
-        raise _forbidden(f"an array is indexed by an int, a slice or an array, not by a {type(key).__name__}")
+        tk = type(key)
+        if tk is int or (tk is np.ndarray and key.dtype.kind in "biu") or tk is slice or tk in NUMPY_INTS:
+            return obj[key]
+        what = f"a {key.dtype} array" if tk is np.ndarray else f"a {tk.__name__}"
+        raise _forbidden(f"an array is indexed by an int, a slice or an array of bools or ints, not by {what}")
+    if kind in _SUBSCRIPTABLE:
+        return obj[key]
     raise _forbidden(f"a policy may not index a {kind.__name__}")
 
 
@@ -339,6 +379,17 @@ def _no_list_into_numpy(a: object, b: object, symbol: str) -> None:
 # and numpy's numbers (numpy's are fixed-width: they wrap, they never grow).
 _NUMBERS = frozenset({int, float, bool, np.bool_}) | NUMPY_INTS | NUMPY_FLOATS
 _ENUMS = frozenset({PutbackReason, ReclaimReason})  # IntEnum members: ints
+# What an operator or a comparison applies as it is, without a look at the
+# values: numbers, and arrays next to arrays or numbers (elementwise, in
+# O(their size), into a fixed-width result; numpy converts nothing). The
+# guards test these first; anything else (a list, a str, None, ...) takes
+# their generic path.
+_SCALARS = _NUMBERS | _ENUMS
+_OPERANDS = _SCALARS | {np.ndarray}
+# numpy's side of an operation: its result is numpy's, fixed-width, so an
+# int operand next to it cannot grow (an int beyond 64 bits is numpy's
+# OverflowError)
+_NUMPY_OPERANDS = frozenset({np.ndarray, np.bool_}) | NUMPY_INTS | NUMPY_FLOATS
 # items a sequence may hold for it to be compared item by item in O(1) each
 _FLAT_ITEMS = _NUMBERS | _ENUMS | {type(None)}
 _NESTED_STEP = 64  # what walking one nested item in Python costs, in compared items
@@ -591,11 +642,15 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         return a * b
 
     def _mul_(a: object, b: object) -> object:
-        if type(a) is int and type(b) is int:
+        ta = type(a)
+        tb = type(b)
+        if ta is int and tb is int:
             if a.bit_length() + b.bit_length() <= bits:
                 return a * b
             return int_product(a, b)
-        if type(a) is float or type(b) is float:
+        if (ta in _NUMPY_OPERANDS and tb in _OPERANDS) or (tb in _NUMPY_OPERANDS and ta in _OPERANDS):
+            return a * b  # an array (or a numpy number) and a number or an array: fixed-width
+        if ta is float or tb is float:
             return a * b
         return mul_other(a, b)
 
@@ -639,12 +694,16 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         return a + b
 
     def _add_(a: object, b: object) -> object:
-        if type(a) is int and type(b) is int:
+        ta = type(a)
+        tb = type(b)
+        if ta is int and tb is int:
             total = a + b
             if neg_limit < total < int_limit:
                 return total
             raise too_big("+")
-        if type(a) is float or type(b) is float:
+        if (ta in _NUMPY_OPERANDS and tb in _OPERANDS) or (tb in _NUMPY_OPERANDS and ta in _OPERANDS):
+            return a + b  # an array (or a numpy number) and a number or an array: fixed-width
+        if ta is float or tb is float:
             return a + b
         return add_other(a, b)
 
@@ -668,27 +727,27 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         apply = binary.get(op)
         if apply is None:
             raise unknown("operator", op)
-        if type(a) in _NUMBERS and type(b) in _NUMBERS:  # a numpy scalar: fixed width
-            result = apply(a, b)
-            return result if type(result) is not int else fits(result, op)
         _no_list_into_numpy(a, b, op)
-        return apply(a, b)
+        result = apply(a, b)
+        return result if type(result) is not int else fits(result, op)
 
     def _binop_(op: str, a: object, b: object) -> object:
         """``a - b`` and the other operators that cannot build a large value
         from small ones: only an int result is checked (``-`` grows by a
         bit; ``&`` and ``^`` can reach -2**64; an int from int() of a huge
-        float is caught when it is next computed with)."""
+        float is caught when it is next computed with). Numbers and arrays
+        (an array next to an array or a number) take the fast path."""
         ta = type(a)
         tb = type(b)
-        if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        if (ta is int or ta in _OPERANDS) and (tb is int or tb in _OPERANDS):
             if op == "-":  # the most common, inline
                 result = a - b
             else:
                 try:
-                    result = binary[op](a, b)
+                    apply = binary[op]
                 except KeyError:
                     raise unknown("operator", op) from None
+                result = apply(a, b)
             if type(result) is not int or neg_limit < result < int_limit:
                 return result
             raise too_big(op)
@@ -749,16 +808,19 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         return apply(a, b)
 
     def _compare_(op: str, a: object, b: object) -> object:
-        """``a < b`` and the other comparisons. Two numbers compare as they
-        are (an int from int() of a huge float included: comparing it is
-        cheap, and it is caught when it is next computed with)."""
+        """``a < b`` and the other comparisons. Two numbers (Python's,
+        numpy's, the reason enums) compare as they are (an int from int()
+        of a huge float included: comparing it is cheap, and it is caught
+        when it is next computed with), and so does an array next to an
+        array or a number (elementwise)."""
         ta = type(a)
         tb = type(b)
-        if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        if (ta is int or ta in _OPERANDS) and (tb is int or tb in _OPERANDS):
             try:
-                return comparisons[op](a, b)
-            except KeyError:
-                pass  # `in` and `not in`: a number is no container; or an unknown symbol
+                apply = comparisons[op]
+            except KeyError:  # `in` and `not in`: a number is no container; or an unknown symbol
+                return compare_other(op, a, b)
+            return apply(a, b)
         return compare_other(op, a, b)
 
     # -- x op= y: the same guard as x = x op y --------------------------------
@@ -924,16 +986,32 @@ class SandboxContext:
         self._lruvec_set = frozenset(self.lruvecs)
         self._lists: set[int] = set()
         self._detached: list[tuple[np.ndarray, np.ndarray]] = []  # (folios, their lists) list_del took them off, this call
+        # The batch the running call was handed (SandboxedPolicy sets it): a
+        # read-only view of the core's own array, so its ids are in range.
+        self._batch: np.ndarray | None = None
+        # _distinct's scratch: one slot per folio, made at its first use
+        self._slots: np.ndarray | None = None
+        self._positions: np.ndarray | None = None
 
     # -- argument checks ------------------------------------------------------
     def _folios(self, helper: str, folios: object) -> FolioIds:
-        """One folio id or a 1-D integer array of them, each in [0, nr_pages)."""
+        """One folio id or a 1-D integer array of them, each in [0, nr_pages).
+
+        The batch the call was handed is the core's (read-only: the policy
+        cannot change an id in it) and passes as it is; an empty array is
+        _NO_IDS, which list_add, list_del and the setters take as nothing
+        to do."""
+        if folios is self._batch:
+            return folios
         if type(folios) is np.ndarray:
-            if folios.ndim != 1 or (folios.size and folios.dtype.kind not in "iu"):
-                raise _refuse(helper, f"folios must be one id or a 1-D array of ids, not a {folios.ndim}-D {folios.dtype} array")
-            ids = folios if folios.dtype == np.int64 else folios.astype(np.int64)
+            dtype = folios.dtype
+            if folios.ndim != 1 or (dtype.kind not in "iu" and folios.size):
+                raise _refuse(helper, f"folios must be one id or a 1-D array of ids, not a {folios.ndim}-D {dtype} array")
+            if not folios.size:
+                return _NO_IDS
+            ids = folios if dtype is _INT64 else folios.astype(np.int64)
             # negative ids become huge as uint64: one reduction checks both ends
-            if ids.size and np.maximum.reduce(ids.view(np.uint64)) >= self._nr_pages:
+            if np.maximum.reduce(ids.view(_UINT64)) >= self._nr_pages:
                 bad = ids[(ids < 0) | (ids >= self._nr_pages)][0]
                 raise _refuse(helper, f"{bad} is not a folio id (0..{self._nr_pages - 1})")
             return ids
@@ -941,15 +1019,31 @@ class SandboxContext:
             if 0 <= folios < self._nr_pages:
                 return int(folios)
             raise _refuse(helper, f"{folios} is not a folio id (0..{self._nr_pages - 1})")
-        raise _refuse(helper, f"folios must be an int or an array of ints, not a {type(folios).__name__}")
+        raise _refuse(helper, f"folios must be an int or an array of ids, not a {type(folios).__name__}")
 
-    @staticmethod
-    def _distinct(helper: str, ids: FolioIds) -> None:
-        if type(ids) is np.ndarray and ids.size > 1:
-            ordered = np.sort(ids)
-            twice = ordered[1:][ordered[1:] == ordered[:-1]]
-            if twice.size:
-                raise _refuse(helper, f"folio {twice[0]} is named twice")
+    def _distinct(self, helper: str, ids: FolioIds) -> None:
+        """Each folio named once (the core's lists count a folio named twice
+        twice), in O(n): the i-th id writes i into its slot of a scratch
+        array, and reads back i only if no later id wrote the same slot.
+        The ids are in range (_folios checked them)."""
+        if type(ids) is not np.ndarray:
+            return
+        n = ids.size
+        if n < 2:
+            return
+        slots = self._slots
+        if slots is None:
+            width = np.int32 if self._nr_pages < 1 << 31 else np.int64
+            slots = self._slots = np.empty(self._nr_pages, width)
+            self._positions = np.arange(self._nr_pages + 1, dtype=width)
+        if n > self._nr_pages:  # more ids than folios: a folio among the first nr_pages + 1 is named twice
+            ids = ids[: self._nr_pages + 1]
+            n = ids.size
+        positions = self._positions[:n]
+        slots[ids] = positions
+        moved = slots[ids] != positions
+        if moved.any():
+            raise _refuse(helper, f"folio {ids[moved][0]} is named twice")
 
     def _lruvec(self, helper: str, lruvec: object) -> int:
         if type(lruvec) in _INTS and lruvec in self._lruvec_set:
@@ -1023,17 +1117,23 @@ class SandboxContext:
         return self._core.folio_flags(self._folios("folio_flags", folios))
 
     def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
-        self._core.folio_set_flags(self._folios("folio_set_flags", folios), self._mask("folio_set_flags", mask))
+        ids, mask = self._folios("folio_set_flags", folios), self._mask("folio_set_flags", mask)
+        if ids is not _NO_IDS:
+            self._core.folio_set_flags(ids, mask)
 
     def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
-        self._core.folio_clear_flags(self._folios("folio_clear_flags", folios), self._mask("folio_clear_flags", mask))
+        ids, mask = self._folios("folio_clear_flags", folios), self._mask("folio_clear_flags", mask)
+        if ids is not _NO_IDS:
+            self._core.folio_clear_flags(ids, mask)
 
     def folio_data(self, folios: FolioIds) -> FolioIds:
         return self._core.folio_data(self._folios("folio_data", folios))
 
     def folio_set_data(self, folios: FolioIds, value: FolioIds) -> None:
         ids = self._folios("folio_set_data", folios)
-        self._core.folio_set_data(ids, self._data("folio_set_data", ids, value))
+        value = self._data("folio_set_data", ids, value)
+        if ids is not _NO_IDS:
+            self._core.folio_set_data(ids, value)
 
     def folio_mapcount(self, folios: FolioIds) -> FolioIds:
         return self._core.folio_mapcount(self._folios("folio_mapcount", folios))
@@ -1050,7 +1150,10 @@ class SandboxContext:
         return self._core.walk_mm(lruvec, tuple(int(t) for t in types))
 
     def look_around(self, folios: FolioIds) -> np.ndarray:
-        return self._core.look_around(self._folios("look_around", folios))
+        ids = self._folios("look_around", folios)
+        if ids is _NO_IDS:  # the core would hand back the array it was given
+            return np.empty(0, np.int64)
+        return self._core.look_around(ids)
 
     # -- lists ---------------------------------------------------------------------
     def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
@@ -1069,13 +1172,21 @@ class SandboxContext:
         self._core.list_set_active(self._list("list_set_active", lst), self._flag("list_set_active", "active", active))
 
     def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
+        if (type(folios) is np.ndarray and not folios.size and folios.ndim == 1 and (tail is False or tail is True)
+                and type(lst) in _INTS and lst in self._lists):
+            return  # most of a vectorised policy's calls, a selection of nothing, checked inline
         lst = self._list("list_add", lst)
         ids = self._folios("list_add", folios)
+        tail = self._flag("list_add", "tail", tail)
+        if ids is _NO_IDS:  # empty, of another dtype or with tail given as 0 or 1
+            return
         self._distinct("list_add", ids)
-        self._core.list_add(lst, ids, self._flag("list_add", "tail", tail))
+        self._core.list_add(lst, ids, tail)
 
     def list_del(self, folios: FolioIds) -> None:
         ids = self._folios("list_del", folios)
+        if ids is _NO_IDS:
+            return
         self._distinct("list_del", ids)
         ids = np.atleast_1d(ids)
         lists = self._core.folio_list(ids)
@@ -1148,23 +1259,28 @@ def _int_array(answer: object, what: str) -> np.ndarray:
     raise _InvalidAnswer(f"{what} must be an array, a list or a tuple of ints, not a {kind.__name__}")
 
 
-def _folio_ids(answer: object, what: str) -> np.ndarray:
-    ids = _int_array(answer, what)
-    if ids.size and np.minimum.reduce(ids) < 0:
-        raise _InvalidAnswer(f"{what}: {ids.min()} is not a folio id")
-    return ids
+def _int_field(value: object, what: str, optional: bool = False) -> int | None:
+    """A field of Victims as a Python int (or None where it may be)."""
+    if type(value) in _INTS:
+        return int(value)
+    if value is None and optional:
+        return None
+    raise _InvalidAnswer(f"{what} must be an int{' or None' if optional else ''}, not {_brief(value)}")
 
 
 def _check_victims(answer: object) -> np.ndarray | Victims:
+    """Structure only: the folios as an int64 array, Victims' counts and
+    type as ints. What they name is simulator.ejection.check_victims'
+    check, made for every untrusted policy: each victim resident, on the
+    request's lruvec, of the type scanned, on a list, named once, and the
+    counts and the type within what the lruvec holds (INVALID there)."""
     if type(answer) is not Victims:
-        return _folio_ids(answer, "the victims")
-    if answer.lru_type is not None and (type(answer.lru_type) not in _INTS or answer.lru_type not in LRU_TYPES):
-        raise _InvalidAnswer(f"Victims.lru_type must be LRU_ANON, LRU_FILE or None, not {_brief(answer.lru_type)}")
+        return _int_array(answer, "the victims")
     return Victims(
-        _folio_ids(answer.folios, "Victims.folios"),
-        _count(answer.nr_scanned, "Victims.nr_scanned"),
-        None if answer.lru_type is None else int(answer.lru_type),
-        None if answer.nr_used is None else _count(answer.nr_used, "Victims.nr_used"),
+        _int_array(answer.folios, "Victims.folios"),
+        _int_field(answer.nr_scanned, "Victims.nr_scanned"),
+        _int_field(answer.lru_type, "Victims.lru_type", optional=True),
+        _int_field(answer.nr_used, "Victims.nr_used", optional=True),
     )
 
 
@@ -1198,11 +1314,33 @@ def _check_oom(answer: object) -> bool | None:
 
 
 def _check_state(answer: object) -> dict[str, str] | None:
+    """At most MAX_STATE_FILES files, each named by up to MAX_NAME_LEN
+    characters of [A-Za-z0-9._-] (not "." or "..": the names become files
+    of the results directory), each text at most MAX_STATE_TEXT bytes of
+    UTF-8. The report and ``--json`` write it all out: unbounded, a policy
+    could hand back gigabytes."""
     if answer is None:
         return None
-    if type(answer) is dict and all(type(k) is str and type(v) is str for k, v in answer.items()):
-        return dict(answer)
-    raise _InvalidAnswer("the answer must be a dict of file names to text (str to str), or None")
+    if type(answer) is not dict:
+        raise _InvalidAnswer(f"the answer must be a dict of file names to text (str to str), or None, not a "
+                             f"{type(answer).__name__}")
+    if len(answer) > MAX_STATE_FILES:
+        raise _InvalidAnswer(f"{len(answer)} files, more than the {MAX_STATE_FILES} a policy's state may have")
+    for name, text in answer.items():
+        if type(name) is not str or type(text) is not str:
+            raise _InvalidAnswer("the answer must be a dict of file names to text (str to str), or None")
+        if len(name) > MAX_NAME_LEN or not _STATE_NAME.fullmatch(name) or not name.strip("."):
+            raise _InvalidAnswer(f"the file name {_brief(name)} is not 1 to {MAX_NAME_LEN} characters of "
+                                 "[A-Za-z0-9._-] (nor . or ..)")
+        size = len(text)
+        if size <= MAX_STATE_TEXT and not text.isascii():
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:  # a lone surrogate: no file can hold it
+                raise _InvalidAnswer(f"the text of {name} is not UTF-8 (a lone surrogate)") from None
+        if size > MAX_STATE_TEXT:
+            raise _InvalidAnswer(f"the text of {name} is more than the {MAX_STATE_TEXT} bytes a state file may hold")
+    return dict(answer)
 
 
 def _check_per_folio(answer: object, n: int, what: str, highest: int | None = None) -> np.ndarray | None:
@@ -1306,7 +1444,9 @@ class SandboxedPolicy:
     turns anything the policy raises into a PolicyFault with the policy's
     line and a dump. What simulator.ejection checks itself for every
     untrusted policy (every folio on a list after folio_added and
-    folio_putback) is not checked twice.
+    folio_putback; what select_victims' victims name) is not checked
+    twice. The batch a call is handed is the context's `_batch` for the
+    call, so that the helpers let it pass without the range check.
     """
 
     reclaim_ext_untrusted = True
@@ -1524,14 +1664,18 @@ class SandboxedPolicy:
         def wrapper(ctx, folios):
             sctx = self._context(ctx, fn)
             for lo, hi in _spans(len(folios)):
-                self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi)))
+                batch = sctx._batch = _readonly(folios, lo, hi)
+                self._run(hook, fn, pick, (sctx, batch))
+            sctx._batch = None
         return wrapper
 
     def _putback_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
         def folio_putback(ctx, folios, reasons, request):
             sctx = self._context(ctx, fn)
             for lo, hi in _spans(len(folios)):
-                self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi), _readonly(reasons, lo, hi), request))
+                batch = sctx._batch = _readonly(folios, lo, hi)
+                self._run(hook, fn, pick, (sctx, batch, _readonly(reasons, lo, hi), request))
+            sctx._batch = None
         return folio_putback
 
     def _evicted_hook(self, hook: str, fn: FunctionType, pick: tuple[int, ...] | None) -> Callable:
@@ -1540,8 +1684,10 @@ class SandboxedPolicy:
             spans = _spans(len(folios))
             values = []
             for lo, hi in spans:
-                answer = self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi)))
+                batch = sctx._batch = _readonly(folios, lo, hi)
+                answer = self._run(hook, fn, pick, (sctx, batch))
                 values.append(self._answer(hook, fn, _check_per_folio, answer, hi - lo, "the shadow values"))
+            sctx._batch = None
             return _join(values, spans)
         return folio_evicted
 
@@ -1551,8 +1697,10 @@ class SandboxedPolicy:
             spans = _spans(len(folios))
             values = []
             for lo, hi in spans:
-                answer = self._run(hook, fn, pick, (sctx, _readonly(folios, lo, hi), _refault_part(refault, lo, hi)))
+                batch = sctx._batch = _readonly(folios, lo, hi)
+                answer = self._run(hook, fn, pick, (sctx, batch, _refault_part(refault, lo, hi)))
                 values.append(self._answer(hook, fn, _check_per_folio, answer, hi - lo, "the REFAULT_* advice", REFAULT_BITS))
+            sctx._batch = None
             return _join(values, spans)
         return on_refault
 
