@@ -849,14 +849,16 @@ def make_guards(limits: SandboxLimits) -> dict[str, Callable]:
         """``x[k] = v`` is ``_write_(x)[k] = v``: only into a list, a dict or
         an array, through a wrapper that keeps it flat (and an array 1-D)."""
         kind = type(obj)
+        if kind is np.ndarray:  # a per-folio flag set in a loop
+            items = new(_ArrayItems)
+            items._array = obj
+            return items
         if kind is list:
             items = new(list_items)
             items._list = obj
             return items
         if kind is dict:
             return _DictItems(obj)
-        if kind is np.ndarray:
-            return _ArrayItems(obj)
         raise _forbidden(f"a policy may not change a {kind.__name__}")
 
     # -- unpacking -----------------------------------------------------------
