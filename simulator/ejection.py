@@ -155,11 +155,23 @@ def check_victims(m: Machine, args: tuple, answer: Any) -> None:
     _watch_for_stall(m, sc, lru_type, folios.size)
     if folios.size == 0:
         return
-    if not np.issubdtype(folios.dtype, np.integer):
-        raise _invalid(f"select_victims: victims must be folio ids, not {folios.dtype}")
+    if folios.dtype != np.int64:
+        if not np.issubdtype(folios.dtype, np.integer):
+            raise _invalid(f"select_victims: victims must be folio ids, not {folios.dtype}")
+        folios = folios.astype(np.int64)
     f = m.folios
-    if np.any((folios < 0) | (folios >= f.nr_pages)):
+    if folios.min() < 0 or folios.max() >= f.nr_pages:
         raise _invalid("select_victims: a victim is not a folio id")
+    # one pass for the common case (every victim fine); the reason only
+    # when something is wrong
+    if np.any((f.lruvec[folios] != sc.lruvec) | (f.type[folios] != lru_type) | (m.lists.page_list[folios] < 0)):
+        _name_the_bad_victim(m, sc, lru_type, folios)
+    if _has_duplicates(m, folios):
+        raise _invalid("select_victims: a folio is named twice")
+
+
+def _name_the_bad_victim(m: Machine, sc: Any, lru_type: int, folios: np.ndarray) -> None:
+    f = m.folios
     for problem, bad in (
         ("is not resident", f.lruvec[folios] < 0),
         (f"is on another lruvec than {sc.lruvec}", f.lruvec[folios] != sc.lruvec),
@@ -168,8 +180,16 @@ def check_victims(m: Machine, args: tuple, answer: Any) -> None:
     ):
         if bad.any():
             raise _invalid(f"select_victims: folio {int(folios[bad][0])} {problem}")
-    if np.unique(folios).size != folios.size:
-        raise _invalid("select_victims: a folio is named twice")
+
+
+def _has_duplicates(m: Machine, folios: np.ndarray) -> bool:
+    """In O(n): each folio writes its position into a slot of its own; a
+    folio named twice finds a later position in its slot."""
+    if m.folio_slots is None:
+        m.folio_slots = np.zeros(m.folios.nr_pages, np.int64)
+    positions = np.arange(folios.size)
+    m.folio_slots[folios] = positions
+    return bool(np.any(m.folio_slots[folios] != positions))
 
 
 def _check_scan_counts(m: Machine, sc: Any, answer: Victims) -> None:

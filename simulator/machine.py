@@ -142,6 +142,7 @@ class Machine:
         self.ejections: list[dict[str, Any]] = []
         self.requested_policy = policy_name
         self.stall_offered: dict[tuple[int, int], int] = {}  # the stall watchdog's (simulator/ejection.py)
+        self.folio_slots: np.ndarray | None = None  # scratch for ejection's duplicate check, made on first use
         self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
