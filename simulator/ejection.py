@@ -25,6 +25,9 @@ from simulator.policy import BoundPolicy, ExitKind, PolicyFault
 if TYPE_CHECKING:
     from simulator.machine import Machine
 
+# an ejection's message is a sentence for a report, whatever the policy raised
+MAX_MESSAGE = 512
+
 # Hooks whose folios are in flight: not on any list while the hook runs
 # (or leaving memory), so they are not adopted with the rest; the
 # fallback's answer to the same call places them (or lets them go).
@@ -50,7 +53,7 @@ def _guarded(m: Machine, policy: BoundPolicy, hook_name: str, fn: Callable, chec
         except PolicyFault as fault:
             failure = fault
         except Exception as err:  # noqa: BLE001 - any exception of an untrusted policy ejects it
-            failure = PolicyFault(ExitKind.ERROR, f"{type(err).__name__}: {err}")
+            failure = PolicyFault(ExitKind.ERROR, f"{type(err).__name__}: {err}"[:MAX_MESSAGE])
         return eject(m, policy, failure, hook_name, args)
 
     return call
