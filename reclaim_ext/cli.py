@@ -232,13 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, PolicyNotFound, PolicyError) as err:
         print(f"reclaim-ext: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # `reclaim-ext run | head`: the reader left; that is not an error
+        # (before OSError, of which it is one)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as err:
         print(f"reclaim-ext: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_FAILED
-    except BrokenPipeError:
-        # `reclaim-ext run | head`: the reader left; that is not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -164,3 +164,12 @@ def test_console_entry_point_runs_without_a_traceback(small):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(small):
+    """`reclaim-ext run | head -1`: the pipe closes before the tables are out."""
+    proc = subprocess.Popen([sys.executable, "-m", "reclaim_ext.cli", "run", str(small), "--accesses", "5000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and err == b""
