@@ -77,19 +77,17 @@ class CoreContext:
 
     def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
         self._check_writable(mask)
-        ids = self._resident("folio_set_flags", folios)
-        self._folios.flags[ids] |= np.uint16(mask)
+        self._folios.flags[_ids(folios)] |= np.uint16(mask)
 
     def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
         self._check_writable(mask)
-        ids = self._resident("folio_clear_flags", folios)
-        self._folios.flags[ids] &= np.uint16(~mask & 0xFFFF)
+        self._folios.flags[_ids(folios)] &= np.uint16(~mask & 0xFFFF)
 
     def folio_data(self, folios: FolioIds) -> FolioIds:
         return _answer(folios, self._folios.data[_ids(folios)])
 
     def folio_set_data(self, folios: FolioIds, value: FolioIds) -> None:
-        self._folios.data[self._resident("folio_set_data", folios)] = value
+        self._folios.data[_ids(folios)] = value
 
     def folio_mapcount(self, folios: FolioIds) -> FolioIds:
         return _answer(folios, self._folios.mapcount[_ids(folios)].astype(np.int64))
@@ -166,15 +164,6 @@ class CoreContext:
         self._m.workingset.age_nonresident(lruvec, int(nr))
 
     # ----------------------------------------------------------------------
-    def _resident(self, helper: str, folios: FolioIds) -> np.ndarray:
-        """A folio out of memory has no state a policy may set: the page is
-        gone (its shadow entry is the core's)."""
-        ids = _ids(folios)
-        gone = np.atleast_1d(ids)[np.atleast_1d(self._folios.node[ids] < 0)]
-        if gone.size:
-            raise PolicyContextError(f"{helper}: folio {int(gone[0])} is not resident")
-        return ids
-
     @staticmethod
     def _check_writable(mask: int) -> None:
         if mask & ~POLICY_WRITABLE_FLAGS:

@@ -10,10 +10,10 @@ import pytest
 
 import hooks
 from hooks.types import PG_policy7, ScanDecision
-from simulator.context import PolicyContextError
+from reclaim_ext.sandbox.runtime import SandboxContext, SandboxLimits
 from simulator.lru import ClassicLRU
 from simulator.mglru import MultiGenLRU
-from simulator.policy import ExitKind
+from simulator.policy import ExitKind, PolicyFault
 from test_hooks import tiny_machine
 
 
@@ -225,7 +225,9 @@ def test_counts_beyond_what_the_lruvec_holds_eject(field):
 
 def test_state_cannot_be_set_on_a_folio_out_of_memory():
     m = tiny_machine(ClassicLRU())
+    ctx = SandboxContext(m.ctx, m.folios.nr_pages, SandboxLimits())
     gone = int(np.flatnonzero(m.folios.node < 0)[0])
-    for helper in (m.ctx.folio_set_flags, m.ctx.folio_clear_flags, m.ctx.folio_set_data):
-        with pytest.raises(PolicyContextError, match="not resident"):
+    for helper in (ctx.folio_set_flags, ctx.folio_clear_flags, ctx.folio_set_data):
+        with pytest.raises(PolicyFault, match="not resident") as info:
             helper(gone, PG_policy7)
+        assert info.value.kind == ExitKind.HELPER

@@ -996,6 +996,16 @@ class SandboxContext:
         self._positions: np.ndarray | None = None
 
     # -- argument checks ------------------------------------------------------
+    def _resident(self, helper: str, ids: FolioIds) -> FolioIds:
+        """Checked ids a setter may change: a folio out of memory has no
+        state a policy may set (the page is gone; its shadow entry is the
+        core's). The core's own context leaves this to the sandbox: the
+        built-ins never ask, and it would cost every run a pass per batch."""
+        lruvecs = np.atleast_1d(self._core.folio_lruvec(ids))
+        if (lruvecs < 0).any():
+            raise _refuse(helper, f"folio {int(np.atleast_1d(ids)[lruvecs < 0][0])} is not resident")
+        return ids
+
     def _folios(self, helper: str, folios: object) -> FolioIds:
         """One folio id or a 1-D integer array of them, each in [0, nr_pages).
 
@@ -1121,12 +1131,12 @@ class SandboxContext:
     def folio_set_flags(self, folios: FolioIds, mask: int) -> None:
         ids, mask = self._folios("folio_set_flags", folios), self._mask("folio_set_flags", mask)
         if ids is not _NO_IDS:
-            self._core.folio_set_flags(ids, mask)
+            self._core.folio_set_flags(self._resident("folio_set_flags", ids), mask)
 
     def folio_clear_flags(self, folios: FolioIds, mask: int) -> None:
         ids, mask = self._folios("folio_clear_flags", folios), self._mask("folio_clear_flags", mask)
         if ids is not _NO_IDS:
-            self._core.folio_clear_flags(ids, mask)
+            self._core.folio_clear_flags(self._resident("folio_clear_flags", ids), mask)
 
     def folio_data(self, folios: FolioIds) -> FolioIds:
         return self._core.folio_data(self._folios("folio_data", folios))
@@ -1135,7 +1145,7 @@ class SandboxContext:
         ids = self._folios("folio_set_data", folios)
         value = self._data("folio_set_data", ids, value)
         if ids is not _NO_IDS:
-            self._core.folio_set_data(ids, value)
+            self._core.folio_set_data(self._resident("folio_set_data", ids), value)
 
     def folio_mapcount(self, folios: FolioIds) -> FolioIds:
         return self._core.folio_mapcount(self._folios("folio_mapcount", folios))
