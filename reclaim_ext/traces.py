@@ -126,7 +126,7 @@ def _lines(text: str) -> list[list[str]]:
 
 
 def _text(path: Path, text: str) -> np.ndarray:
-    return _ids(path, [fields[0] for fields in _lines(text)])
+    return _ids([fields[0] for fields in _lines(text)])
 
 
 def _lis(path: Path, text: str) -> np.ndarray:
@@ -155,10 +155,10 @@ def _csv(path: Path, text: str, column: int | str) -> np.ndarray:
     for number, row in enumerate(rows, start=1):
         if index >= len(row):
             raise TraceError(f"{path}: row {number} has no column {index}")
-    return _ids(path, [row[index].strip() for row in rows])
+    return _ids([row[index].strip() for row in rows])
 
 
-def _ids(path: Path, tokens: list[str]) -> np.ndarray:
+def _ids(tokens: list[str]) -> np.ndarray:
     if all(_is_int(t) for t in tokens):
         return np.array([int(t) for t in tokens], np.int64)
     return _numbered(np.array(tokens))
