@@ -8,7 +8,7 @@ interface version it was written for in ``INTERFACE_VERSION``.
 import pluggy
 
 # (major, minor): a policy written for (1, m) runs on any (1, n) with n >= m.
-INTERFACE_VERSION = (1, 1)
+INTERFACE_VERSION = (1, 2)
 
 # What each version added, oldest first; the last is INTERFACE_VERSION. The
 # docstrings and comments in hooks/ mark each addition ("Since: 1.1").
@@ -29,6 +29,14 @@ INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
             "MGLRU's page-table walk (ctx.walk_mm) and look-around (ctx.look_around) "
             "helpers, ctx.sysctl, the age_node and policy_state hooks, ScanDecision.batch, "
             "Victims.lru_type and nr_used, count_event('pgrefill')"
+        ),
+    ),
+    (
+        (1, 2),
+        (
+            "ghost lists (ctx.ghost_list_create, RefaultBatch.ghost): ordered lists of evicted "
+            "folios, ARC's B1/B2 and S3-FIFO's G; ctx.node_pages; list_add takes a folio "
+            "named twice"
         ),
     ),
 )

@@ -31,6 +31,10 @@ class Context(Protocol):
     def lruvec_node(self, lruvec: int) -> int:
         """The node an lruvec belongs to."""
 
+    def node_pages(self, nid: int) -> int:
+        """The pages of memory a node has (in exact cache mode: the cache's
+        size). Since: 1.2."""
+
     def now(self) -> int:
         """The virtual clock in nanoseconds."""
 
@@ -102,9 +106,22 @@ class Context(Protocol):
     def list_set_active(self, lst: int, active: bool) -> None:
         """Change whether a list counts as active (MGLRU's generations)."""
 
+    def ghost_list_create(self, lruvec: int, lru_type: int, name: str) -> int:
+        """A new empty ghost list: an ordered list of folios that have left
+        memory, whose shadow entries the core keeps (ARC's B1 and B2,
+        2Q's A1out, S3-FIFO's G). It takes folios on no resident list: those
+        folio_evicted() is handed, or folios out of memory. The list helpers
+        work on it as on any list; its folios count in no lruvec size. A
+        folio that comes back into memory is taken off its ghost list before
+        on_refault(), which learns the list in ``refault.ghost``; trimming
+        the list (list_peek from the tail, list_del) is the policy's job.
+        Since: 1.2."""
+
     def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
         """Add folios, one after another, at the head (or the tail). A folio
-        on another list is moved. Folios of another lruvec or type are refused."""
+        on another list is moved; a folio named twice ends where its last
+        occurrence puts it (since 1.2). Folios of another lruvec or type are
+        refused, and resident folios on a ghost list."""
 
     def list_del(self, folios: FolioIds) -> None:
         """Take folios off whatever list they are on."""

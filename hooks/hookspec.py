@@ -202,6 +202,9 @@ def policy_state(ctx: Context) -> dict[str, str] | None:
 def folio_evicted(ctx: Context, folios: np.ndarray) -> np.ndarray | None:
     """Folios the policy chose have left memory (__remove_mapping()).
 
+    The policy may put them on a ghost list (``ctx.ghost_list_create``,
+    since 1.2) and nowhere else: after this hook none is on a resident list.
+
     :return: one small integer per folio that the core keeps in its shadow
         entry and hands back to on_refault() (MGLRU keeps its generation
         token there), or None for zeros.
@@ -216,7 +219,8 @@ def on_refault(ctx: Context, folios: np.ndarray, refault: RefaultBatch) -> np.nd
 
     Called before folio_added() for the same folios, so the policy can mark
     them for placement. The core has computed the refault distance and the
-    kernel's recency verdict; the policy decides.
+    kernel's recency verdict, and taken each folio off the ghost list it was
+    on (``refault.ghost``, since 1.2); the policy decides.
 
     :return: per folio the REFAULT_* bits of what the policy did (the core
         counts WORKINGSET_ACTIVATE/RESTORE, sets PG_workingset and ages the

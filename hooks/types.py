@@ -186,10 +186,13 @@ class RefaultBatch:
     shadow: the value folio_evicted returned when the folio left memory;
     distance: the refault distance (nonresident_age now minus at eviction);
     recent: workingset_test_recent's verdict (distance <= the workingset size);
-    workingset: the folio had PG_workingset when it was evicted.
+    workingset: the folio had PG_workingset when it was evicted;
+    ghost (since 1.2): the ghost list the folio was on, -1 if none (the core
+    has taken it off).
     """
 
     shadow: np.ndarray
     distance: np.ndarray
     recent: np.ndarray
     workingset: np.ndarray
+    ghost: np.ndarray

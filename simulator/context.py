@@ -38,12 +38,15 @@ class CoreContext:
         self._m = machine
         self._folios = machine.folios
         self._lists = machine.lists
-        self.nr_nodes = len(machine.nodes)
+        self.nr_nodes = machine.nr_nodes
         self.lruvecs = tuple(range(machine.nr_lruvecs))
 
     # -- the machine ----------------------------------------------------
     def lruvec_node(self, lruvec: int) -> int:
         return self._m.lruvec_node[lruvec]
+
+    def node_pages(self, nid: int) -> int:
+        return self._m.node_pages(nid)
 
     def now(self) -> int:
         return self._m.now
@@ -128,19 +131,34 @@ class CoreContext:
     def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
         return self._lists.create(lruvec, lru_type, bool(active), str(name))
 
+    def ghost_list_create(self, lruvec: int, lru_type: int, name: str) -> int:
+        return self._lists.create(lruvec, lru_type, False, str(name), ghost=True)
+
     def list_set_active(self, lst: int, active: bool) -> None:
-        self._lists.queues[lst].active = bool(active)
+        q = self._lists.queues[lst]
+        if q.ghost:
+            raise PolicyContextError(f"list_set_active: {q.name!r} is a ghost list, whose folios are out of memory")
+        q.active = bool(active)
 
     def list_add(self, lst: int, folios: FolioIds, tail: bool = False) -> None:
         ids = np.atleast_1d(_ids(folios))
         if ids.size == 0:
             return
         q = self._lists.queues[lst]
-        wrong = self._folios.lruvec[ids] != q.lruvec
-        wrong |= self._folios.type[ids] != q.lru_type
-        if wrong.any():
+        if q.ghost:
+            self._check_ghosts(q, ids)
+        elif ((self._folios.lruvec[ids] != q.lruvec) | (self._folios.type[ids] != q.lru_type)).any():
             raise PolicyContextError(f"list_add: folios of another lruvec or type than list {q.name!r}")
         self._lists.add(lst, ids, tail)
+
+    def _check_ghosts(self, q, ids: np.ndarray) -> None:
+        """A ghost list takes folios out of memory or leaving it (handed to
+        folio_evicted, so on no resident list), of its type."""
+        if (self._folios.type[ids] != q.lru_type).any():
+            raise PolicyContextError(f"list_add: folios of another type than ghost list {q.name!r}")
+        if self._lists.on_resident_list(ids).any():
+            raise PolicyContextError(f"list_add: ghost list {q.name!r} takes only folios that left memory, "
+                                     "not folios on a resident list")
 
     def list_del(self, folios: FolioIds) -> None:
         self._lists.delete(np.atleast_1d(_ids(folios)))

@@ -13,6 +13,10 @@ O(1) (the old entry goes stale) and adding a batch is one slice assignment.
 Stale entries are skipped when the tail is read and dropped when a queue is
 compacted. Head adds take increasing stamps, tail adds decreasing ones, so a
 stamp is never reused and never ambiguous.
+
+A ghost list (interface 1.2) is the same queue holding folios that left
+memory: a policy's ordered view of its shadow entries. Its folios count in
+no lruvec size.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class _Queue:
     lo: int
     hi: int
     length: int = 0
+    ghost: bool = False
 
 
 class LruLists:
@@ -78,21 +83,55 @@ class LruLists:
         self.page_list = np.full(folios.nr_pages, NO_LIST, np.int32)
         self.page_stamp = np.zeros(folios.nr_pages, np.int64)
         self.queues: list[_Queue] = []
+        self.is_ghost = np.zeros(0, bool)  # per list
         self._head_stamp = 0
         self._tail_stamp = 0
+        self._slots: np.ndarray | None = None  # _last_occurrences' scratch, made on first use
+        self._positions: np.ndarray | None = None
 
     # ------------------------------------------------------------------
-    def create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
+    def create(self, lruvec: int, lru_type: int, active: bool, name: str, ghost: bool = False) -> int:
         size = self._INITIAL
-        q = _Queue(lruvec, lru_type, active, name, np.zeros(size, np.int64), np.zeros(size, np.int64), size // 2, size // 2)
+        q = _Queue(lruvec, lru_type, active and not ghost, name, np.zeros(size, np.int64), np.zeros(size, np.int64),
+                   size // 2, size // 2, ghost=ghost)
         self.queues.append(q)
+        self.is_ghost = np.append(self.is_ghost, ghost)
         return len(self.queues) - 1
+
+    def on_resident_list(self, folios: np.ndarray) -> np.ndarray:
+        """Per folio: is it on a list that is not a ghost list?"""
+        lists = self.page_list[folios]
+        on = lists != NO_LIST
+        on[on] = ~self.is_ghost[lists[on]]
+        return on
+
+    def type_sizes(self, lruvec: int) -> tuple[int, int]:
+        """The folios on the lruvec's lists, per LRU type."""
+        sizes = [0, 0]
+        for q in self.queues:
+            if q.lruvec == lruvec and not q.ghost:
+                sizes[q.lru_type] += q.length
+        return sizes[0], sizes[1]
+
+    def active_inactive(self, lruvec: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """NR_ACTIVE_{ANON,FILE} and NR_INACTIVE_{ANON,FILE} of an lruvec,
+        from the activeness the policy gave its lists."""
+        active, inactive = [0, 0], [0, 0]
+        for q in self.queues:
+            if q.lruvec == lruvec and not q.ghost:
+                (active if q.active else inactive)[q.lru_type] += q.length
+        return (active[0], active[1]), (inactive[0], inactive[1])
 
     def length(self, lst: int) -> int:
         return self.queues[lst].length
 
     def delete(self, folios: np.ndarray) -> None:
-        """Take folios off their lists; their entries go stale."""
+        """Take folios off their lists; their entries go stale. A folio
+        named twice is taken off once."""
+        self._unlink(self._last_occurrences(folios))
+
+    def _unlink(self, folios: np.ndarray) -> None:
+        """delete() of distinct folios."""
         folios = folios[self.page_list[folios] != NO_LIST]
         if len(folios) == 0:
             return
@@ -104,11 +143,13 @@ class LruLists:
 
     def add(self, lst: int, folios: np.ndarray, tail: bool = False) -> None:
         """Add folios one after another at the head or the tail; a folio
-        already on a list is moved. Callers pass distinct folios."""
-        n = len(folios)
-        if n == 0:
+        already on a list is moved, a folio named twice ends where its last
+        occurrence puts it."""
+        if len(folios) == 0:
             return
-        self.delete(folios)
+        folios = self._last_occurrences(folios)
+        n = len(folios)
+        self._unlink(folios)
         q = self.queues[lst]
         if tail:
             if q.lo < n:
@@ -162,6 +203,7 @@ class LruLists:
         self.page_list[:] = NO_LIST
         self.page_stamp[:] = 0
         self.queues = []
+        self.is_ghost = np.zeros(0, bool)
 
     def live(self, lst: int) -> np.ndarray:
         """Every folio on the list, tail first (for checks and dumps)."""
@@ -171,6 +213,25 @@ class LruLists:
         return pages[live].copy()
 
     # ------------------------------------------------------------------
+    def _last_occurrences(self, folios: np.ndarray) -> np.ndarray:
+        """The folios with only the last occurrence of each kept, in order.
+        Finding whether any folio repeats is O(n): each writes its position
+        into a slot of its own, and a repeated one reads back another
+        position (whichever write won). Only then the O(n log n) way."""
+        n = len(folios)
+        if n < 2:
+            return folios
+        if n <= self.folios.nr_pages:  # more entries than folios certainly repeat
+            if self._slots is None:
+                self._slots = np.empty(self.folios.nr_pages, np.int64)
+                self._positions = np.arange(self.folios.nr_pages, dtype=np.int64)
+            positions = self._positions[:n]
+            self._slots[folios] = positions
+            if np.array_equal(self._slots[folios], positions):
+                return folios
+        _, last_from_end = np.unique(folios[::-1], return_index=True)
+        return folios[np.sort(n - 1 - last_from_end)]
+
     def _make_room(self, q: _Queue, n: int) -> None:
         """Compact the live entries into a fresh array with room on both
         sides for at least n more."""

@@ -48,19 +48,21 @@ def _frames_hold_one_folio(m: Machine) -> str | None:
 
 
 def _resident_folios_on_one_list(m: Machine) -> str | None:
+    """Each resident folio on one list of its lruvec and type; a folio out
+    of memory on none, or on a ghost list of its type."""
     resident = m.folios.node >= 0
     on_list = m.lists.page_list >= 0
-    if np.any(resident & ~on_list):
-        return f"{int(np.count_nonzero(resident & ~on_list))} resident folios are on no list"
-    if np.any(~resident & on_list):
-        return f"{int(np.count_nonzero(~resident & on_list))} folios on a list are not resident"
+    on_resident_list = m.lists.on_resident_list(np.arange(m.folios.nr_pages))
+    if np.any(resident & ~on_resident_list):
+        return f"{int(np.count_nonzero(resident & ~on_resident_list))} resident folios are on no list but a ghost list"
+    if np.any(~resident & on_resident_list):
+        return f"{int(np.count_nonzero(~resident & on_resident_list))} folios on a list are not resident"
     lists = m.lists.page_list[on_list]
     queues = m.lists.queues
-    wrong = (m.folios.lruvec[on_list] != np.array([q.lruvec for q in queues])[lists]) | (
-        m.folios.type[on_list] != np.array([q.lru_type for q in queues])[lists]
-    )
-    if np.any(wrong):
-        return f"{int(np.count_nonzero(wrong))} folios are on a list of another lruvec or type"
+    wrong_type = m.folios.type[on_list] != np.array([q.lru_type for q in queues])[lists]
+    wrong_lruvec = on_resident_list[on_list] & (m.folios.lruvec[on_list] != np.array([q.lruvec for q in queues])[lists])
+    if np.any(wrong_type | wrong_lruvec):
+        return f"{int(np.count_nonzero(wrong_type | wrong_lruvec))} folios are on a list of another lruvec or type"
     return None
 
 

@@ -35,23 +35,18 @@ from hooks.types import (
     PG_swapbacked,
     PG_swapcache,
     PG_writeback,
-    REFAULT_ACTIVATE,
-    REFAULT_WORKINGSET,
-    PG_workingset,
-    RefaultBatch,
     VM_EXEC,
 )
 from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConfig
 from simulator.context import CoreContext
 from simulator.devices import BlockDevice, SwapSpace
-from simulator.ejection import guard_policy
+from simulator.host import PolicyHost
 from simulator.errors import SimulationError
 from simulator.events import EventStream
 from simulator.folios import FolioTable, LruLists, group_by
 from simulator.lru import ClassicLRU
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.page_alloc import PageAllocator
-from simulator.policy import BoundPolicy
 from simulator.vmscan import Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset
@@ -64,11 +59,6 @@ DIRTY_WRITEBACK_NS = 5 * NSEC_PER_SEC  # dirty_writeback_centisecs
 READAHEAD_PAGES = 32  # the default 128 KiB readahead window
 KIB_PER_PAGE = 4  # pgpgin/pgpgout count KiB
 
-# WORKINGSET_{REFAULT,ACTIVATE,RESTORE} of each LRU type
-WORKINGSET_EVENTS = (
-    (VmEvent.WORKINGSET_REFAULT_ANON, VmEvent.WORKINGSET_ACTIVATE_ANON, VmEvent.WORKINGSET_RESTORE_ANON),
-    (VmEvent.WORKINGSET_REFAULT_FILE, VmEvent.WORKINGSET_ACTIVATE_FILE, VmEvent.WORKINGSET_RESTORE_FILE),
-)
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
 # event kinds, in the order they win a tie at the same time and sequence
@@ -100,7 +90,7 @@ class Process:
     )
 
 
-class Machine:
+class Machine(PolicyHost):
     def __init__(
         self,
         cfg: MachineConfig,
@@ -120,6 +110,7 @@ class Machine:
         self.policy_rng = np.random.default_rng(seeds[-1])
 
         self.nodes: list[Node] = build_nodes(cfg)
+        self.nr_nodes = len(self.nodes)
         self.distance = distance_matrix(cfg)
         # one lruvec per node until memcgs: lruvec id == node id
         self.nr_lruvecs = len(self.nodes)
@@ -137,12 +128,7 @@ class Machine:
         self.vmscan = Vmscan(self)
         self.allocator = PageAllocator(self)
         self.ctx = CoreContext(self)
-        # the trusted built-in that takes over when a policy is ejected
-        self.fallback_name, self.fallback_factory = fallback
-        self.ejections: list[dict[str, Any]] = []
-        self.requested_policy = policy_name
-        self.stall_offered: dict[tuple[int, int], int] = {}  # the stall watchdog's (simulator/ejection.py)
-        self.folio_slots: np.ndarray | None = None  # scratch for ejection's duplicate check, made on first use
+        self.init_policy_host(policy_name, fallback)
         self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
@@ -241,6 +227,9 @@ class Machine:
         spent = self._pending_ns - start
         self._pending_ns = start
         return result, spent
+
+    def node_pages(self, nid: int) -> int:
+        return self.nodes[nid].pages
 
     def charge(self, ns: int) -> None:
         """Charge CPU time to whoever is running (a process in direct
@@ -492,7 +481,8 @@ class Machine:
         # A page write() brings in is no refault: filemap_add_folio() skips
         # workingset_refault() for __GFP_WRITE.
         refaulting = self.workingset.has_shadow(pages) & ~(file_read & rw & write)
-        restored = self._refault(p, pages[refaulting]) if refaulting.any() else 0
+        ghost = self.take_off_ghost_lists(pages)
+        restored = self._refault(p, pages[refaulting], ghost[refaulting]) if refaulting.any() else 0
         self.workingset.forget(pages)
         self.policy.folio_added(self.ctx, pages)
 
@@ -524,33 +514,16 @@ class Machine:
             self.vmstat.count(nid, VmEvent.PSWPIN, nr_swapin)
             self.vmstat.count(nid, VmEvent.PGPGIN, (nr_swapin + nr_read) * KIB_PER_PAGE)
 
-    def _refault(self, p: Process, pages: np.ndarray) -> int:
-        """workingset_refault() for pages that had a shadow: the kernel's
-        verdict, the policy's placement, the counters. Returns how many had
-        PG_workingset restored (thrashing, for PSI)."""
-        f = self.folios
-        ws = self.workingset
-        recent = ws.test_recent(pages, f.type[pages], self.lruvec_active_inactive, self.swap.nr_free > 0)
-        batch = RefaultBatch(shadow=ws.shadow_value[pages].copy(), distance=ws.refault_distance(pages),
-                             recent=recent, workingset=ws.shadow_workingset[pages].copy())
-        advice = self.policy.on_refault(self.ctx, pages, batch) if self.policy.on_refault else None
-        advice = np.zeros(len(pages), np.int64) if advice is None else np.asarray(advice, np.int64)
-        activate = (advice & REFAULT_ACTIVATE) != 0
-        restore = (advice & REFAULT_WORKINGSET) != 0
-        f.flags[pages[restore]] |= np.uint16(PG_workingset)
+    def _refault(self, p: Process, pages: np.ndarray, ghost: np.ndarray) -> int:
+        """workingset_refault() for pages that had a shadow, charged to the
+        faulting process. Returns how many had PG_workingset restored
+        (thrashing, for PSI)."""
+        activate, restore = self.workingset_refault(pages, ghost, self.swap.nr_free > 0)
         p.stats["refaults"] += len(pages)
         p.stats["workingset_refaults"] += int(np.count_nonzero(restore))
-        key = f.lruvec[pages].astype(np.int64) * 2 + f.type[pages]
-        for k, sel in group_by(key):
-            lruvec, t = k // 2, k % 2
-            nid = self.lruvec_node[lruvec]
-            nr_activate = int(np.count_nonzero(activate[sel]))
-            self.vmstat.count(nid, WORKINGSET_EVENTS[t][0], len(pages[sel]))
-            self.vmstat.count(nid, WORKINGSET_EVENTS[t][1], nr_activate)
-            self.vmstat.count(nid, WORKINGSET_EVENTS[t][2], int(np.count_nonzero(restore[sel])))
-            self.vmscan.workingset_activate[lruvec, t] += nr_activate
-            if nr_activate:
-                self.workingset.age_nonresident(lruvec, nr_activate)
+        key = self.folios.lruvec[pages].astype(np.int64) * 2 + self.folios.type[pages]
+        for k, sel in group_by(key[activate]):
+            self.vmscan.workingset_activate[k // 2, k % 2] += len(key[activate][sel])
         return int(np.count_nonzero(restore))
 
     # ------------------------------------------------------------------
@@ -647,35 +620,6 @@ class Machine:
         self.workingset.forget(anon)
         if len(resident):
             self.release_frames(resident)
-
-    def attach_policy(self, name: str, plugin: Any, trusted: bool) -> None:
-        """Bind the policy's hooks (through the ejection guard unless it is
-        trusted) and let it set up its lists."""
-        self.policy = BoundPolicy(name, plugin)
-        if not trusted:
-            guard_policy(self, self.policy)
-        self.events.emit("policy_attached", self.now, policy=name, trusted=trusted,
-                         hooks=list(self.policy.hooks_implemented))
-        self.policy.policy_init(self.ctx)
-
-    # ------------------------------------------------------------------
-    # views the core and the policy defaults use
-    # ------------------------------------------------------------------
-    def lruvec_type_sizes(self, lruvec: int) -> tuple[int, int]:
-        sizes = [0, 0]
-        for q in self.lists.queues:
-            if q.lruvec == lruvec:
-                sizes[q.lru_type] += q.length
-        return sizes[0], sizes[1]
-
-    def lruvec_active_inactive(self, lruvec: int) -> tuple[tuple[int, int], tuple[int, int]]:
-        """NR_ACTIVE_{ANON,FILE} and NR_INACTIVE_{ANON,FILE} of an lruvec,
-        from the activeness the policy gave its lists."""
-        active, inactive = [0, 0], [0, 0]
-        for q in self.lists.queues:
-            if q.lruvec == lruvec:
-                (active if q.active else inactive)[q.lru_type] += q.length
-        return (active[0], active[1]), (inactive[0], inactive[1])
 
     def _sample(self) -> None:
         row = {"time_ns": self.now}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import hooks
+
 from reclaim_ext import policies
 from reclaim_ext.policies import PolicyRejected, available_policies, load_policy
 from test_cli import run_cli, small  # noqa: F401 (a fixture)
@@ -64,7 +66,7 @@ def test_policies_lists_built_ins_and_examples_with_version_and_hooks(capsys):
     assert code == 0
     table = out.split("hooks:")[0]
     rows = {line.split()[0]: line.split() for line in table.splitlines() if line and line.split()[0] in ("lru", "mglru", "clock")}
-    assert rows["lru"][1:4] == ["built-in", "1.1", "trusted"]
+    assert rows["lru"][1:4] == ["built-in", ".".join(map(str, hooks.INTERFACE_VERSION)), "trusted"]
     assert rows["clock"][1:4] == ["example", "1.1", "verified"]
     assert "select_victims" in out.split("hooks:")[1]
     code, out, _ = run_cli(capsys, "policies", "--json")
@@ -136,7 +138,7 @@ def test_installed_policies_are_found_through_entry_points(monkeypatch, tmp_path
 
 def test_interface_prints_every_hook(capsys):
     code, out, _ = run_cli(capsys, "interface")
-    assert code == 0 and "reclaim_ext hook interface, version 1.1" in out
+    assert code == 0 and f"reclaim_ext hook interface, version {'.'.join(map(str, hooks.INTERFACE_VERSION))}" in out
     assert "select_victims(" in out and "folio_referenced(" in out
     code, out, _ = run_cli(capsys, "interface", "--markdown")
     assert out.startswith("#")

@@ -18,6 +18,8 @@ from reclaim_ext.interface import render_interface
 from reclaim_ext.sandbox import surface
 from simulator.policy import HOOK_NAMES
 
+VERSION = ".".join(map(str, hooks.INTERFACE_VERSION))
+
 SINCE = re.compile(r"Since: (\d+)(?:\.(\d+))?\.")
 
 
@@ -130,13 +132,13 @@ def test_the_plain_text_fits_a_mail(plain):
     assert "`" not in plain  # no markup
     too_long = [line for line in plain.splitlines() if len(line) > 72]
     assert not too_long
-    assert plain.startswith("=" * 39 + "\nreclaim_ext hook interface, version 1.1\n")
+    assert plain.startswith("=" * 39 + f"\nreclaim_ext hook interface, version {VERSION}\n")
     assert "\nfolio_added(ctx, folios: ndarray) -> None\n    Folios became resident" in plain
     assert "\nHelpers\n=======\n" in plain and "\nFolio facts\n-----------\n" in plain
 
 
 def test_the_markdown_has_headings_and_code_spans(markdown):
-    assert markdown.startswith("# reclaim_ext hook interface, version 1.1\n")
+    assert markdown.startswith(f"# reclaim_ext hook interface, version {VERSION}\n")
     for heading in ("## Hooks", "## Helpers", "### Folio facts", "### `ScanRequest`", "## Version history"):
         assert f"\n{heading}\n" in markdown, heading
     assert "\n- `folio_added(ctx, folios: ndarray) -> None`\n" in markdown

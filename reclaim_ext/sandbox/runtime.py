@@ -106,9 +106,9 @@ reach the core and raise HELPER: folio ids are an int or a 1-D numpy
 integer array, never a list or tuple that numpy would convert, each in
 [0, nr_pages) (one reduction), except the batch the call was handed,
 which is the core's own array and read-only to the policy, and passes as
-it is (an array the policy makes of it is checked as any other); list_add
-and list_del refuse a folio named twice, found in O(n) with a scratch
-slot per folio (the core's lists count it twice); an empty array is
+it is (an array the policy makes of it is checked as any other); a folio
+named twice to list_add ends where its last occurrence puts it (the core
+sorts that out, interface 1.2); an empty array is
 nothing to do for list_add, list_del and the helpers that set flags or
 data (their other arguments are still checked). A machine
 with more lruvecs than surface.MAX_LRUVECS or more nodes than
@@ -991,9 +991,6 @@ class SandboxContext:
         # The batch the running call was handed (SandboxedPolicy sets it): a
         # read-only view of the core's own array, so its ids are in range.
         self._batch: np.ndarray | None = None
-        # _distinct's scratch: one slot per folio, made at its first use
-        self._slots: np.ndarray | None = None
-        self._positions: np.ndarray | None = None
 
     # -- argument checks ------------------------------------------------------
     def _resident(self, helper: str, ids: FolioIds) -> FolioIds:
@@ -1032,30 +1029,6 @@ class SandboxContext:
                 return int(folios)
             raise _refuse(helper, f"{folios} is not a folio id (0..{self._nr_pages - 1})")
         raise _refuse(helper, f"folios must be an int or an array of ids, not a {type(folios).__name__}")
-
-    def _distinct(self, helper: str, ids: FolioIds) -> None:
-        """Each folio named once (the core's lists count a folio named twice
-        twice), in O(n): the i-th id writes i into its slot of a scratch
-        array, and reads back i only if no later id wrote the same slot.
-        The ids are in range (_folios checked them)."""
-        if type(ids) is not np.ndarray:
-            return
-        n = ids.size
-        if n < 2:
-            return
-        slots = self._slots
-        if slots is None:
-            width = np.int32 if self._nr_pages < 1 << 31 else np.int64
-            slots = self._slots = np.empty(self._nr_pages, width)
-            self._positions = np.arange(self._nr_pages + 1, dtype=width)
-        if n > self._nr_pages:  # more ids than folios: a folio among the first nr_pages + 1 is named twice
-            ids = ids[: self._nr_pages + 1]
-            n = ids.size
-        positions = self._positions[:n]
-        slots[ids] = positions
-        moved = slots[ids] != positions
-        if moved.any():
-            raise _refuse(helper, f"folio {ids[moved][0]} is named twice")
 
     def _lruvec(self, helper: str, lruvec: object) -> int:
         if type(lruvec) in _INTS and lruvec in self._lruvec_set:
@@ -1103,6 +1076,11 @@ class SandboxContext:
     # -- the machine -----------------------------------------------------------
     def lruvec_node(self, lruvec: int) -> int:
         return self._core.lruvec_node(self._lruvec("lruvec_node", lruvec))
+
+    def node_pages(self, nid: int) -> int:
+        if type(nid) in _INTS and 0 <= nid < self.nr_nodes:
+            return self._core.node_pages(int(nid))
+        raise _refuse("node_pages", f"{_brief(nid)} is not a node of this machine (0..{self.nr_nodes - 1})")
 
     def now(self) -> int:
         return self._core.now()
@@ -1180,6 +1158,17 @@ class SandboxContext:
         self._lists.add(lst)
         return lst
 
+    def ghost_list_create(self, lruvec: int, lru_type: int, name: str) -> int:
+        lruvec = self._lruvec("ghost_list_create", lruvec)
+        if type(lru_type) not in _INTS or lru_type not in LRU_TYPES:
+            raise _refuse("ghost_list_create", f"lru_type must be LRU_ANON or LRU_FILE, not {_brief(lru_type)}")
+        name = self._text("ghost_list_create", "name", name, MAX_NAME_LEN)
+        if len(self._lists) >= self._limits.max_lists:
+            raise _refuse("ghost_list_create", f"a policy may create at most {self._limits.max_lists} lists")
+        lst = self._core.ghost_list_create(lruvec, int(lru_type), name)
+        self._lists.add(lst)
+        return lst
+
     def list_set_active(self, lst: int, active: bool) -> None:
         self._core.list_set_active(self._list("list_set_active", lst), self._flag("list_set_active", "active", active))
 
@@ -1192,19 +1181,19 @@ class SandboxContext:
         tail = self._flag("list_add", "tail", tail)
         if ids is _NO_IDS:  # empty, of another dtype or with tail given as 0 or 1
             return
-        self._distinct("list_add", ids)
         self._core.list_add(lst, ids, tail)
 
     def list_del(self, folios: FolioIds) -> None:
         ids = self._folios("list_del", folios)
         if ids is _NO_IDS:
             return
-        self._distinct("list_del", ids)
         ids = np.atleast_1d(ids)
         lists = self._core.folio_list(ids)
-        on_list = lists >= 0
-        if on_list.any():
-            self._detached.append((ids[on_list], lists[on_list]))
+        # a resident folio must be on a list again by the end of the call;
+        # one out of memory leaves its ghost list for good
+        detached = (lists >= 0) & (self._core.folio_lruvec(ids) >= 0)
+        if detached.any():
+            self._detached.append((ids[detached], lists[detached]))
         self._core.list_del(ids)
 
     def list_len(self, lst: int) -> int:
