@@ -2,7 +2,8 @@
 
 Four places hold policies, searched in this order:
 - the built-ins, the kernel's own algorithms, trusted like in-kernel code;
-- the files of example_policies/, by their name without ".py";
+- the files of example_policies/, by their name without ".py" (prefixed
+  "example:" where a built-in has the name);
 - installed packages, through the entry-point group ``reclaim_ext.policies``:
   each entry names a module whose source file is a policy
   (``[project.entry-points."reclaim_ext.policies"] mine = "mypkg.mine"``);
@@ -16,6 +17,7 @@ read, never imported: a policy's module is not trusted to run as Python.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable
@@ -72,10 +74,14 @@ class PolicySource:
 
 
 def available_policies() -> list[PolicySource]:
-    """Every policy that can be loaded by name, in search order; a name
-    found twice is loaded from its first place."""
+    """Every policy that can be loaded by name, in search order. A name
+    found twice is the first place's; the later one answers to its name
+    qualified by its kind: the exact LRU of example_policies/lru.py is
+    "example:lru", the built-in classic LRU "lru"."""
     found: dict[str, PolicySource] = {}
     for source in (*_builtins(), *_examples(), *_entry_points()):
+        if source.name in found:
+            source = dataclasses.replace(source, name=f"{source.kind.replace(' ', '-')}:{source.name}")
         found.setdefault(source.name, source)
     return list(found.values())
 

@@ -44,13 +44,14 @@ from simulator.host import PolicyHost
 from simulator.lru import ClassicLRU
 from simulator.vmscan import DEF_PRIORITY
 from simulator.vmstat import VmEvent, VmStat
-from simulator.workingset import Workingset
+from simulator.workingset import NO_SHADOW, Workingset
 
 LRUVEC = 0  # one node, one lruvec
 # select_victims() and age() calls one eviction may take before the run
 # stops as a livelock: far above what a CLOCK hand needs (one call per
 # second chance, a pass over memory at most) for the memories a trace fits
 MAX_CALLS_PER_EVICTION = 1 << 22
+NO_GHOST = np.full(1, -1, np.int64)
 FIRST_WINDOW = 64  # requests looked at for the next miss, doubled while all hit
 
 
@@ -89,8 +90,8 @@ class ExactCache(PolicyHost):
         self.vmstat = VmStat(1)
         self.ctx = CoreContext(self)
         self.nr_resident = 0
-        self.hits = 0
-        self.misses = 0
+        # counted as plain ints while the run goes, into vmstat at its end
+        self.misses = self.nr_scanned = self.nr_evicted = self.nr_refaults = 0
         self.init_policy_host(policy_name, fallback)
         self.attach_policy(policy_name, policy_plugin,
                            trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
@@ -132,23 +133,27 @@ class ExactCache(PolicyHost):
                 progress(i / n)
                 next_report = i + max(n // 100, 1)
         self.now = n
+        self._count_events()
 
     def _hits(self, folios: np.ndarray) -> None:
-        self.hits += len(folios)
         if self.policy.folio_accessed is not None:
             self.policy.folio_accessed(self.ctx, folios)
 
     def _miss(self, folio: int) -> None:
         self.misses += 1
-        self.vmstat.count(0, VmEvent.PGMAJFAULT)
-        self.vmstat.count(0, VmEvent.PGFAULT)
         batch = np.array([folio], np.int64)
-        ghost = self.take_off_ghost_lists(batch)
-        f = self.folios
+        f, ws = self.folios, self.workingset
+        if self.lists.page_list[folio] >= 0:  # on a ghost list: nothing else is out of memory on a list
+            ghost = self.take_off_ghost_lists(batch)
+        else:
+            ghost = NO_GHOST
         f.node[folio], f.lruvec[folio], f.flags[folio], f.data[folio] = 0, LRUVEC, 0, 0
-        if self.workingset.has_shadow(batch)[0]:
-            self.workingset_refault(batch, ghost, can_swap=False)
-            self.workingset.forget(batch)
+        if ws.shadow_age[folio] != NO_SHADOW:
+            if self.policy.on_refault is not None:
+                self.workingset_refault(batch, ghost, can_swap=False)
+            else:  # the verdict would go unheard: count the refault only
+                self.nr_refaults += 1
+            ws.shadow_age[folio] = NO_SHADOW
         if self.nr_resident == self.cache_pages:
             self._evict_one()
         self.nr_resident += 1
@@ -160,7 +165,7 @@ class ExactCache(PolicyHost):
         for _ in range(MAX_CALLS_PER_EVICTION):
             sc.lru_type, sc.nr_to_scan, sc.balance = LRU_FILE, 1, False
             victims, nr_scanned = self._victims(self.policy.select_victims(self.ctx, sc))
-            self.vmstat.count(0, VmEvent.PGSCAN_DIRECT, nr_scanned)
+            self.nr_scanned += nr_scanned
             if victims.size:
                 self._evict(victims)
                 return
@@ -192,19 +197,15 @@ class ExactCache(PolicyHost):
         self.workingset.evict(victims, LRUVEC, np.zeros(len(victims), bool), values)
         f.node[victims], f.lruvec[victims], f.flags[victims], f.data[victims], f.young[victims] = -1, -1, 0, 0, 0
         self.nr_resident -= len(victims)
-        self.vmstat.count(0, VmEvent.PGSTEAL_DIRECT, len(victims))
-        self.vmstat.count(0, VmEvent.PGSTEAL_FILE, len(victims))
+        self.nr_evicted += len(victims)
 
-    # ----------------------------------------------------------------------
-    def result(self) -> dict[str, Any]:
-        requests = len(self.ids)
-        return {
-            "requests": requests,
-            "unique": int(self.folios.nr_pages),
-            "hits": self.hits,
-            "misses": self.misses,
-            "miss_ratio": self.misses / requests if requests else 0.0,
-            "policy": self.requested_policy,
-            "cache_pages": self.cache_pages,
-            "ejections": self.ejections,
-        }
+    def _count_events(self) -> None:
+        """The vmstat counters of the run, counted once at its end (a
+        count per miss would cost the replay a tenth of its time): every
+        miss a major fault, every eviction direct reclaim of page cache."""
+        for events, nr in (((VmEvent.PGFAULT, VmEvent.PGMAJFAULT), self.misses),
+                           ((VmEvent.PGSCAN_DIRECT, VmEvent.PGSCAN_FILE), self.nr_scanned),
+                           ((VmEvent.PGSTEAL_DIRECT, VmEvent.PGSTEAL_FILE), self.nr_evicted),
+                           ((VmEvent.WORKINGSET_REFAULT_FILE,), self.nr_refaults)):
+            for event in events:
+                self.vmstat.count(0, event, nr)

@@ -163,6 +163,13 @@ def check_victims(m: Machine, args: tuple, answer: Any) -> None:
             raise _invalid(f"select_victims: victims must be folio ids, not {folios.dtype}")
         folios = folios.astype(np.int64)
     f = m.folios
+    if folios.size == 1:  # exact cache mode's every call: scalars are cheaper than arrays
+        victim = int(folios[0])
+        if not 0 <= victim < f.nr_pages:
+            raise _invalid("select_victims: a victim is not a folio id")
+        if f.lruvec[victim] != sc.lruvec or f.type[victim] != lru_type or m.lists.page_list[victim] < 0:
+            _name_the_bad_victim(m, sc, lru_type, folios)
+        return
     if folios.min() < 0 or folios.max() >= f.nr_pages:
         raise _invalid("select_victims: a victim is not a folio id")
     # one pass for the common case (every victim fine); the reason only
