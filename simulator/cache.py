@@ -181,8 +181,12 @@ class ExactCache(PolicyHost):
         folios, nr_scanned = (answer.folios, answer.nr_scanned) if isinstance(answer, Victims) else (answer, None)
         folios = np.asarray(folios if folios is not None else (), np.int64).ravel()
         if folios.size and not self.policy.answers_checked:
-            bad = (self.folios.lruvec[folios] != LRUVEC) | ~self.lists.on_resident_list(folios)
-            if bad.any() or np.unique(folios).size != folios.size:
+            if folios.size == 1:
+                bad = self.folios.lruvec[folios[0]] != LRUVEC or self.lists.page_list[folios[0]] < 0
+            else:
+                bad = ((self.folios.lruvec[folios] != LRUVEC) | (self.lists.page_list[folios] < 0)).any()
+                bad = bad or np.unique(folios).size != folios.size
+            if bad:
                 raise SimulationError(f"policy {self.policy.name!r} named victim {int(folios[0])} "
                                       "that is not resident on a list, or a victim twice")
         return folios, max(int(nr_scanned or 0), len(folios))
@@ -195,7 +199,8 @@ class ExactCache(PolicyHost):
         values = self.policy.folio_evicted(self.ctx, victims) if self.policy.folio_evicted else None
         values = np.zeros(len(victims), np.int64) if values is None else np.asarray(values, np.int64)
         self.workingset.evict(victims, LRUVEC, np.zeros(len(victims), bool), values)
-        f.node[victims], f.lruvec[victims], f.flags[victims], f.data[victims], f.young[victims] = -1, -1, 0, 0, 0
+        gone = int(victims[0]) if len(victims) == 1 else victims  # a scalar index is cheaper
+        f.node[gone], f.lruvec[gone], f.flags[gone], f.data[gone], f.young[gone] = -1, -1, 0, 0, 0
         self.nr_resident -= len(victims)
         self.nr_evicted += len(victims)
 

@@ -147,6 +147,10 @@ class CoreContext:
         q = self._lists.queues[lst]
         if q.ghost:
             self._check_ghosts(q, ids)
+        elif ids.size == 1:  # exact cache mode's every call: scalars are cheaper than arrays
+            folio = ids[0]
+            if self._folios.lruvec[folio] != q.lruvec or self._folios.type[folio] != q.lru_type:
+                raise PolicyContextError(f"list_add: folio {folio} is of another lruvec or type than list {q.name!r}")
         elif ((self._folios.lruvec[ids] != q.lruvec) | (self._folios.type[ids] != q.lru_type)).any():
             raise PolicyContextError(f"list_add: folios of another lruvec or type than list {q.name!r}")
         self._lists.add(lst, ids, tail)

@@ -100,6 +100,9 @@ class LruLists:
 
     def on_resident_list(self, folios: np.ndarray) -> np.ndarray:
         """Per folio: is it on a list that is not a ghost list?"""
+        if len(folios) == 1:  # exact cache mode's every check
+            lst = self.page_list[folios[0]]
+            return np.array([lst != NO_LIST and not self.is_ghost[lst]])
         lists = self.page_list[folios]
         on = lists != NO_LIST
         on[on] = ~self.is_ghost[lists[on]]
@@ -132,6 +135,9 @@ class LruLists:
 
     def _unlink(self, folios: np.ndarray) -> None:
         """delete() of distinct folios."""
+        if len(folios) == 1:
+            self._unlink_one(int(folios[0]))
+            return
         folios = folios[self.page_list[folios] != NO_LIST]
         if len(folios) == 0:
             return
@@ -146,6 +152,9 @@ class LruLists:
         already on a list is moved, a folio named twice ends where its last
         occurrence puts it."""
         if len(folios) == 0:
+            return
+        if len(folios) == 1:
+            self._add_one(lst, int(folios[0]), tail)
             return
         folios = self._last_occurrences(folios)
         n = len(folios)
@@ -179,6 +188,8 @@ class LruLists:
         n = min(n, q.length)
         if n <= 0:
             return np.empty(0, np.int64)
+        if n == 1:
+            return self._peek_one(q, tail)
         window = max(2 * n, 64)
         while True:
             if tail:
@@ -213,6 +224,50 @@ class LruLists:
         return pages[live].copy()
 
     # ------------------------------------------------------------------
+    # One folio at a time: exact cache mode moves one folio per miss, and
+    # on one-element arrays numpy's per-call cost is all the cost.
+    # ------------------------------------------------------------------
+    def _unlink_one(self, folio: int) -> None:
+        lst = self.page_list[folio]
+        if lst != NO_LIST:
+            self.queues[lst].length -= 1
+            self.page_list[folio] = NO_LIST
+            self.page_stamp[folio] = 0
+
+    def _add_one(self, lst: int, folio: int, tail: bool) -> None:
+        self._unlink_one(folio)
+        q = self.queues[lst]
+        if tail:
+            if q.lo < 1:
+                self._make_room(q, 1)
+            self._tail_stamp -= 1
+            stamp = self._tail_stamp
+            q.lo -= 1
+            q.pages[q.lo], q.stamps[q.lo] = folio, stamp
+        else:
+            if q.hi == len(q.pages):
+                self._make_room(q, 1)
+            self._head_stamp += 1
+            stamp = self._head_stamp
+            q.pages[q.hi], q.stamps[q.hi] = folio, stamp
+            q.hi += 1
+        self.page_list[folio] = lst
+        self.page_stamp[folio] = stamp
+        q.length += 1
+
+    def _peek_one(self, q: _Queue, tail: bool) -> np.ndarray:
+        """The live folio at the tail (or head) of a non-empty queue; the
+        stale entries passed on the way are dropped for good (no entry
+        beyond a live one is ever live again)."""
+        pages, stamps, page_stamp = q.pages, q.stamps, self.page_stamp
+        if tail:
+            while page_stamp[pages[q.lo]] != stamps[q.lo]:
+                q.lo += 1
+            return pages[q.lo : q.lo + 1].copy()
+        while page_stamp[pages[q.hi - 1]] != stamps[q.hi - 1]:
+            q.hi -= 1
+        return pages[q.hi - 1 : q.hi].copy()
+
     def _last_occurrences(self, folios: np.ndarray) -> np.ndarray:
         """The folios with only the last occurrence of each kept, in order.
         Finding whether any folio repeats is O(n): each writes its position
