@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from reclaim_ext.policies import BUILTIN_POLICIES, load_policy
-from reclaim_ext.scenario import Scenario, default_scenario, load_scenario, to_config
+from reclaim_ext.replay import replay
+from reclaim_ext.scenario import ReplayScenario, Scenario, default_scenario, load_scenario, to_config
+from reclaim_ext.traces import read_trace
 from simulator.context import PolicyContextError
 from simulator.invariants import InvariantError
 from simulator.invariants import check_invariants as _check_invariants
@@ -24,7 +26,7 @@ from simulator.errors import SimulationError
 from simulator.machine import Machine
 from simulator.policy import PolicyError
 
-ScenarioLike = Scenario | str | Path | None
+ScenarioLike = Scenario | ReplayScenario | str | Path | None
 
 
 class RunFailed(RuntimeError):
@@ -35,21 +37,22 @@ class RunFailed(RuntimeError):
         self.result = result
 
 
-def as_scenario(scenario: ScenarioLike) -> Scenario:
+def as_scenario(scenario: ScenarioLike) -> Scenario | ReplayScenario:
     if scenario is None:
         return default_scenario()
-    if isinstance(scenario, Scenario):
+    if isinstance(scenario, (Scenario, ReplayScenario)):
         return scenario
     return load_scenario(scenario)
 
 
-def with_overrides(scenario: Scenario, **run_fields: Any) -> Scenario:
+def with_overrides(scenario: Scenario | ReplayScenario, **run_fields: Any) -> Scenario | ReplayScenario:
     """The scenario with the given [run] fields replaced (None leaves one
     as it is): what a results directory records is what actually ran."""
-    update = {k: v for k, v in run_fields.items() if v is not None}
+    update = {k: v for k, v in run_fields.items() if v is not None and k in type(scenario.run).model_fields}
     if not update:
         return scenario
-    return scenario.model_copy(update={"run": scenario.run.model_copy(update=update)})
+    copy = scenario.model_copy(update={"run": scenario.run.model_copy(update=update)})
+    return copy
 
 
 def run(
@@ -71,6 +74,8 @@ def run(
     misbehaves is ejected and `fallback` (a built-in, default the
     scenario's run.fallback) takes over: the result's "ejections" say so.
 
+    A replay scenario (a [replay] table) returns run_replay()'s result.
+
     Raises ScenarioError for a bad scenario, PolicyNotFound/PolicyError
     (PolicyRejected with the verifier's log) for a policy that cannot be
     attached, and RunFailed (with the partial result) when the machine
@@ -78,6 +83,8 @@ def run(
     """
     sc = with_overrides(as_scenario(scenario), policy=policy, seed=seed, accesses=accesses,
                         check_invariants=check_invariants, fallback=fallback)
+    if isinstance(sc, ReplayScenario):
+        return run_replay(sc, progress=progress)
     machine_cfg, run_cfg = to_config(sc)
     policy_name, fallback_name = sc.run.policy, sc.run.fallback
     if fallback_name not in BUILTIN_POLICIES:
@@ -94,6 +101,16 @@ def run(
         # measured up to here is kept
         raise RunFailed(f"{type(err).__name__}: {err}", collect_results(machine, error=str(err))) from err
     return collect_results(machine)
+
+
+def run_replay(scenario: ReplayScenario, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """A replay scenario's run: its trace in exact cache mode (see
+    reclaim_ext.replay.replay for the result). Raises TraceError for a
+    trace that cannot be read."""
+    table = scenario.replay
+    ids = read_trace(scenario.trace_path(), table.format, table.column)
+    return replay(ids, table.cache, scenario.run.policy, seed=scenario.run.seed, fallback=scenario.run.fallback,
+                  progress=progress)
 
 
 def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,13 @@ from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.interface import render_interface
 from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
                                   find_policy, verify_policy)
-from reclaim_ext.report import format_summary, format_table, summary_of, write_results
+from reclaim_ext.replay import ReplayFailed, replay
+from reclaim_ext.report import (format_replay, format_summary, format_table, summary_of, write_replay_results,
+                                write_results)
 from reclaim_ext.sandbox.verifier import format_log
-from reclaim_ext.scenario import ScenarioError, json_schema, resolved_toml
+from reclaim_ext.scenario import ReplayScenario, ScenarioError, json_schema, resolved_toml
+from reclaim_ext.traces import FORMATS as TRACE_FORMATS
+from reclaim_ext.traces import TraceError, read_trace
 from simulator.policy import PolicyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,6 +47,8 @@ getting started:
   reclaim-ext policies                       the policies you can load
   reclaim-ext verify my_policy.py            check your own policy before running it
   reclaim-ext run --policy my_policy.py      run it (sandboxed; ejected to lru if it misbehaves)
+  reclaim-ext replay trace.txt --cache-pages 10% --policy s3fifo --policy opt
+                                             a trace in exact cache mode, against Belady's optimum
   reclaim-ext interface                      the hook interface, as text for a mail"""
 
 RUN_EPILOG = """\
@@ -53,6 +60,30 @@ examples:
 
 The same scenario and seed always give the same numbers."""
 
+
+REPLAY_EPILOG = """\
+exact cache mode: the trace's requests are page-cache reads of one file
+against a memory of exactly --cache-pages pages, with no watermarks and no
+kswapd: a hit goes to the policy's folio_accessed, a miss evicts one page
+(select_victims until it names one) and brings the page in. Any policy
+runs, and "opt", Belady's offline optimum, the floor of every comparison.
+
+trace formats (--format, default auto by extension):
+  text            one id per line (its first field; blank and * lines skipped)
+  lis             the ARC paper's traces: "start n_blocks ..." per line
+  csv             one column, by index or header name (--column)
+  u32le u32be u64le u64be
+                  raw fixed-width ids
+  npy             a numpy array file
+  .gz, .xz and .zst files are read directly (zst: pip install 'reclaim-ext[traces]')
+
+examples:
+  reclaim-ext replay trace.txt --cache-pages 10% --policy lru --policy opt
+  reclaim-ext replay w106.u32be.xz --format u32be --cache-pages 4096 --policy s3fifo
+  reclaim-ext replay requests.csv --column key --cache-pages 1000 --policy sieve --json
+
+A scenario file with a [replay] table (trace, cache, format, column) runs the
+same way: reclaim-ext run replay.toml."""
 
 POLICIES_EPILOG = """\
 Built-ins are the kernel's algorithms, trusted. Examples (example_policies/),
@@ -87,6 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--state", action="store_true",
                        help="print the policy's own view of its state at the end (mglru: the lru_gen debugfs file)")
     p_run.set_defaults(func=cmd_run)
+
+    p_replay = sub.add_parser("replay", help="replay a trace in exact cache mode and print its misses",
+                              epilog=REPLAY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_replay.add_argument("trace", type=Path, help="the trace file")
+    p_replay.add_argument("--cache-pages", required=True, metavar="N|P%",
+                          help="memory in pages, or a share of the trace's distinct ids (10%%)")
+    p_replay.add_argument("--policy", action="append", metavar="POLICY",
+                          help="a policy name or file, or opt; repeat to compare several (default: lru)")
+    p_replay.add_argument("--format", default="auto", choices=TRACE_FORMATS, help="the trace's format (default: auto)")
+    p_replay.add_argument("--column", default="0", help="a CSV trace's column: an index or a header name (default: 0)")
+    p_replay.add_argument("--fallback", choices=sorted(BUILTIN_POLICIES), default="lru",
+                          help="the built-in that takes over if a policy is ejected (default: lru)")
+    p_replay.add_argument("--seed", type=int, default=0, help="seed of the policy's ctx.random() (default: 0)")
+    p_replay.add_argument("--json", action="store_true",
+                          help="print the result as JSON: one object, or a list of them for several policies")
+    p_replay.set_defaults(func=cmd_replay)
 
     p_pol = sub.add_parser("policies", help="list the policies that can be loaded", epilog=POLICIES_EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,6 +207,8 @@ class Progress:
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = with_overrides(as_scenario(args.scenario), policy=args.policy, seed=args.seed, accesses=args.accesses,
                               check_invariants=args.check_invariants or None, fallback=args.fallback)
+    if isinstance(scenario, ReplayScenario):
+        return _run_replay_scenario(args, scenario)
     progress = Progress()
     status = EXIT_OK
     try:
@@ -181,6 +230,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_results(args.out, result, resolved_toml(scenario))
         print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
     return status
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    ids = read_trace(args.trace, args.format, int(args.column) if args.column.isdigit() else args.column)
+    results, status = [], EXIT_OK
+    for policy in args.policy or ["lru"]:
+        result, policy_status = _with_progress(lambda progress, policy=policy: replay(
+            ids, args.cache_pages, policy, seed=args.seed, fallback=args.fallback, progress=progress))
+        results.append(result)
+        status = max(status, policy_status)
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results, sort_keys=True))
+    else:
+        print(format_replay(results, str(args.trace)), end="")
+    return status
+
+
+def _run_replay_scenario(args: argparse.Namespace, scenario: ReplayScenario) -> int:
+    result, status = _with_progress(lambda progress: run(scenario, progress=progress))
+    print(json.dumps(result, sort_keys=True) if args.json else format_replay([result], scenario.replay.trace), end="")
+    if args.json:
+        print()
+    if args.out:
+        write_replay_results(args.out, [result], resolved_toml(scenario))
+        print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
+    return status
+
+
+def _with_progress(replay_one: Callable[[Progress], dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """One replay under a progress bar: its result and exit status (a
+    replay that stopped early keeps what it measured)."""
+    progress = Progress()
+    try:
+        return replay_one(progress), EXIT_OK
+    except ReplayFailed as failed:
+        print(f"reclaim-ext: the replay stopped early: {failed}", file=sys.stderr)
+        return failed.result, EXIT_FAILED
+    finally:
+        progress.close()
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
@@ -229,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyRejected as err:
         print(f"reclaim-ext: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ScenarioError, PolicyNotFound, PolicyError) as err:
+    except (ScenarioError, PolicyNotFound, PolicyError, TraceError) as err:
+        print(f"reclaim-ext: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as err:  # a cache size that is no size
         print(f"reclaim-ext: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

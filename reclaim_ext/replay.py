@@ -101,9 +101,15 @@ def replay(
     try:
         cache.run(progress)
     except CacheLivelock as err:
-        result = _result(cache.now, unique, cache.misses, policy, pages, cache.ejections)
+        result = _result(cache.now, unique, cache.misses, policy, pages, _ejections(cache))
         raise ReplayFailed(str(err), result) from err
-    return _result(len(ids), unique, cache.misses, policy, pages, cache.ejections)
+    return _result(len(ids), unique, cache.misses, policy, pages, _ejections(cache))
+
+
+def _ejections(cache: ExactCache) -> list[dict[str, Any]]:
+    """The ejection records, timed by request (virtual time counts
+    requests in exact cache mode)."""
+    return [{**record, "request": record["time_ns"]} for record in cache.ejections]
 
 
 def _result(requests: int, unique: int, misses: int, policy: str, cache_pages: int, ejections: list) -> dict[str, Any]:

@@ -77,8 +77,9 @@ def format_ejections(ejections: list[dict[str, Any]]) -> str:
     for e in ejections:
         where = f" at line {e['line']}" if e.get("line") else ""
         source = e["dump"].get("source_line")
+        when = f"request {e['request']:,}" if "request" in e else f"{e['time_ns'] / 1e9:.6f} s"
         text += (
-            f"\npolicy {e['policy']} was ejected at {e['time_ns'] / 1e9:.6f} s ({e['kind']}) in {e['hook']}{where}:\n"
+            f"\npolicy {e['policy']} was ejected at {when} ({e['kind']}) in {e['hook']}{where}:\n"
             f"  {e['message']}\n" + (f"  > {source.strip()}\n" if source else "")
             + f"  {e['fallback']} took over.\n"
         )
@@ -88,6 +89,25 @@ def format_ejections(ejections: list[dict[str, Any]]) -> str:
 def format_vmstat(counters: dict[str, int]) -> str:
     """/proc/vmstat's format: one "name value" per line."""
     return "".join(f"{name} {value}\n" for name, value in counters.items())
+
+
+def format_replay(results: Sequence[dict[str, Any]], trace: str) -> str:
+    """The text `reclaim-ext replay` prints: a row per policy."""
+    first = results[0]
+    head = (f"{trace}: {first['requests']:,} requests, {first['unique']:,} distinct ids; "
+            f"exact cache mode, {first['cache_pages']:,} pages")
+    rows = [[r["policy"], r["hits"], r["misses"], f"{100 * r['miss_ratio']:.2f} %"] for r in results]
+    ejections = "".join(format_ejections(r["ejections"]) for r in results)
+    return f"{head}\n{ejections}\n{format_table(['policy', 'hits', 'misses', 'miss ratio'], rows)}\n"
+
+
+def write_replay_results(out: Path, results: Sequence[dict[str, Any]], scenario_toml: str) -> None:
+    """A replay's results directory: the scenario and summary.json (one
+    result, or a list of them)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scenario.toml").write_text(scenario_toml)
+    summary = results[0] if len(results) == 1 else list(results)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
 def summary_of(result: dict[str, Any]) -> dict[str, Any]:

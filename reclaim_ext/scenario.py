@@ -36,13 +36,17 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
+    PrivateAttr,
     ValidationError,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails
 
+from reclaim_ext.replay import cache_pages_of
+from reclaim_ext.traces import FORMATS as TRACE_FORMATS
 from reclaim_ext.units import (
     describe,
     format_bandwidth,
@@ -646,15 +650,10 @@ class File(_Table):
 # --------------------------------------------------------------------------
 
 
-class Run(_Table):
-    """How long to run and what to record. The run ends at the first of
-    `accesses`, `duration`, or the exit of every process."""
+class _PolicyRun(_Table):
+    """The policy, its fallback and the seed: what every kind of run names."""
 
     seed: int = Field(0, ge=0, description="Seeds every random choice: a run is reproducible.")
-    accesses: Count | None = Field(
-        None, description="Accesses over all processes. Default 1M if no duration is given."
-    )
-    duration: PositiveDuration | None = Field(None, description="Virtual time to run for.")
     policy: str = Field(
         "lru", min_length=1,
         description="The reclaim policy: a built-in, an example, an installed policy, or a path to a policy file.",
@@ -662,6 +661,16 @@ class Run(_Table):
     fallback: Literal["lru", "mglru"] = Field(
         "lru", description="The built-in that takes over when a user policy is ejected."
     )
+
+
+class Run(_PolicyRun):
+    """How long to run and what to record. The run ends at the first of
+    `accesses`, `duration`, or the exit of every process."""
+
+    accesses: Count | None = Field(
+        None, description="Accesses over all processes. Default 1M if no duration is given."
+    )
+    duration: PositiveDuration | None = Field(None, description="Virtual time to run for.")
     sample_interval: PositiveDuration = Field(
         parse_duration("100ms"), description="Virtual time between two samples of the counters."
     )
@@ -776,6 +785,53 @@ class Scenario(_Table):
                 return
 
 
+class Replay(_Table):
+    """Exact cache mode (simulator/cache.py): a trace of page-cache reads
+    against a memory of exactly `cache` pages, no watermarks, no kswapd,
+    one eviction per miss."""
+
+    trace: str = Field(min_length=1, description="The trace file, relative to the scenario file.")
+    format: Literal[TRACE_FORMATS] = Field(  # type: ignore[valid-type]
+        "auto", description="The trace's format; auto goes by the file's extension."
+    )
+    column: int | str = Field(0, description="For a CSV trace: the column of the ids, by index or header name.")
+    cache: int | str = Field(
+        description='Memory in pages: a count (25000), a size ("100MiB"), or a share of the distinct ids ("10%").'
+    )
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache_size(cls, value: Any) -> int | str:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            cache_pages_of(value, 1)  # checks the percentage
+            return value.strip()
+        return parse_size(value)
+
+    @field_validator("column")
+    @classmethod
+    def _column_index(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"a column index is 0 or more, got {value}")
+        return value
+
+
+class ReplayRun(_PolicyRun):
+    """The policy that replays the trace ("opt" too: Belady's optimum)."""
+
+
+class ReplayScenario(_Table):
+    """A reclaim-ext replay scenario: a trace replayed in exact cache mode
+    instead of a machine's processes."""
+
+    replay: Replay = Field(description="The trace and the memory it runs against.")
+    run: ReplayRun = Field(default_factory=ReplayRun, description="The policy and the seed.")
+    _directory: Path = PrivateAttr(default_factory=Path)
+
+    def trace_path(self) -> Path:
+        """The trace, found relative to the scenario file."""
+        return self._directory / self.replay.trace
+
+
 def _duplicate_names(
     section: str, entries: Sequence[Process] | Sequence[File]
 ) -> Iterator[Problem]:
@@ -840,9 +896,10 @@ def to_config(scenario: Scenario) -> tuple[MachineConfig, RunConfig]:
 # --------------------------------------------------------------------------
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(path: str | os.PathLike[str]) -> Scenario | ReplayScenario:
     """The scenario in the TOML file at `path`; ScenarioError if it cannot
-    be read or is not a valid scenario."""
+    be read or is not a valid scenario. A file with a [replay] table is a
+    ReplayScenario."""
     source = os.fspath(path)
     try:
         data = Path(source).read_bytes()
@@ -853,10 +910,13 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except UnicodeDecodeError as err:
         problem = f"invalid TOML: not UTF-8 (byte {err.start})"
         raise ScenarioError(source, [("", problem)]) from None
-    return parse_scenario(text, source)
+    scenario = parse_scenario(text, source)
+    if isinstance(scenario, ReplayScenario):
+        scenario._directory = Path(source).parent
+    return scenario
 
 
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+def parse_scenario(text: str, source: str = "<string>") -> Scenario | ReplayScenario:
     """The scenario in TOML `text`; `source` names it in error messages."""
     try:
         data = tomllib.loads(text)
@@ -872,13 +932,15 @@ def default_scenario() -> Scenario:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON schema of scenario files, for editors and for reading."""
+    """The JSON schema of scenario files, for editors and for reading. (A
+    replay scenario's is ReplayScenario.model_json_schema().)"""
     return Scenario.model_json_schema()
 
 
-def _validate(data: dict[str, Any], source: str) -> Scenario:
+def _validate(data: dict[str, Any], source: str) -> Scenario | ReplayScenario:
+    model = ReplayScenario if "replay" in data else Scenario
     try:
-        return Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         problems = [(_path(e["loc"]), _pydantic_message(e)) for e in err.errors(include_url=False)]
         raise ScenarioError(source, problems) from None
@@ -957,10 +1019,11 @@ def _table_of(annotation: Any) -> type[BaseModel]:
 _LINE_WIDTH = 88
 
 
-def resolved_toml(scenario: Scenario) -> str:
+def resolved_toml(scenario: Scenario | ReplayScenario) -> str:
     """`scenario` resolved, as TOML that parses back to the same scenario."""
     lines = ["# A reclaim-ext scenario, every default resolved."]
-    _emit_table(lines, (), resolve(scenario).model_dump(exclude_none=True))
+    resolved = resolve(scenario) if isinstance(scenario, Scenario) else scenario
+    _emit_table(lines, (), resolved.model_dump(exclude_none=True))
     return "\n".join(lines) + "\n"
 
 
