@@ -96,6 +96,8 @@ def find_policy(name: str) -> PolicySource:
     for source in available_policies():
         if source.name == name:
             return source
+    if name == "opt":
+        raise PolicyNotFound("opt, Belady's optimum, needs the future: it runs only in `reclaim-ext replay`")
     known = ", ".join(s.name for s in available_policies())
     raise PolicyNotFound(f"unknown policy {name!r} (available: {known}; or give a path to a .py file)")
 
