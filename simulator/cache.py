@@ -22,6 +22,12 @@ page in:
      memory (folio_evicted, a shadow entry).
   3. folio_added().
 
+A miss is not also an access: the request that brings a page in is not a
+use of it, as in cache simulators (libCacheSim inserts an object with no
+hit counted). The kernel differs here: read() marks the folio it just added
+accessed (folio_mark_accessed), which is why its inactive list needs two
+uses to activate a folio; a policy that counts uses sees one fewer here.
+
 Virtual time counts requests. The policy meets the same core it meets in
 the simulated machine: the same context, lists, shadow entries, answer
 checks and ejection.
