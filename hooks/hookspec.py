@@ -76,6 +76,12 @@ def folio_accessed(ctx: Context, folios: np.ndarray) -> None:
     with ``ctx.folio_referenced``. A folio accessed twice in the batch appears
     twice, in order.
 
+    The read() or write() that brings a folio in is passed here too, right
+    after folio_added(), as the kernel marks a folio it just added accessed
+    (and a fault through a mapping leaves a young PTE). In exact cache mode
+    (reclaim-ext replay) it is not: there, as in cache simulators, the
+    request that brings a folio in is no use of it, and only hits arrive.
+
     Since: 1. Optional; the default does nothing.
     """
 
