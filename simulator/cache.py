@@ -115,8 +115,14 @@ class ExactCache(PolicyHost):
         """As charge()."""
 
     # ----------------------------------------------------------------------
-    def run(self, progress: Callable[[float], None] | None = None) -> None:
-        """Replay every request."""
+    def run(self, progress: Callable[[float], None] | None = None,
+            after_request: Callable[[int, bool], None] | None = None) -> None:
+        """Replay every request. `after_request(index, hit)`, for tests and
+        debugging, is called after each request, hits then delivered one
+        at a time so that the policy's state can be looked at between them."""
+        if after_request is not None:
+            self._step(after_request)
+            return
         ids, n = self.ids, len(self.ids)
         lruvec = self.folios.lruvec
         i, window = 0, FIRST_WINDOW
@@ -139,6 +145,19 @@ class ExactCache(PolicyHost):
                 progress(i / n)
                 next_report = i + max(n // 100, 1)
         self.now = n
+        self._count_events()
+
+    def _step(self, after_request: Callable[[int, bool], None]) -> None:
+        """run(), one request at a time."""
+        for i, folio in enumerate(self.ids.tolist()):
+            self.now = i
+            hit = self.folios.lruvec[folio] >= 0
+            if hit:
+                self._hits(self.ids[i : i + 1])
+            else:
+                self._miss(folio)
+            after_request(i, bool(hit))
+        self.now = len(self.ids)
         self._count_events()
 
     def _hits(self, folios: np.ndarray) -> None:

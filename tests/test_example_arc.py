@@ -34,14 +34,8 @@ class Traced(ExactCache):
         self.steps: list[tuple[str, tuple]] = []
         super().__init__(ids, pages, "arc", self.plugin)
 
-    def _hits(self, folios: np.ndarray) -> None:
-        for folio in folios:  # one at a time, to see the state between them
-            super()._hits(np.array([folio]))
-            self.steps.append(("h", self.arc_state()))
-
-    def _miss(self, folio: int) -> None:
-        super()._miss(folio)
-        self.steps.append(("m", self.arc_state()))
+    def note(self, index: int, hit: bool) -> None:
+        self.steps.append(("h" if hit else "m", self.arc_state()))
 
     def arc_state(self) -> tuple:
         t1, t2, b1, b2 = self.plugin.maps["LISTS"].lookup(LRU_FILE)[:4]  # lruvec 0, page cache
@@ -54,7 +48,7 @@ def by_hand(stream: str, pages: int) -> list[tuple[str, str, str, str, str, floa
     T2, B1 and B2 as names newest first, and p."""
     ids = dense_ids(np.array([ord(c) for c in stream]))
     cache = Traced(ids, pages)
-    cache.run()
+    cache.run(after_request=cache.note)
     assert cache.ejections == []
     names = dict(zip(ids.tolist(), stream))
     return [(outcome, *("".join(names[i] for i in lst) for lst in state[:4]), state[4])

@@ -23,25 +23,14 @@ def misses(ids, pages: int) -> int:
     return result["misses"]
 
 
-class Recorded(ExactCache):
-    """Exact cache mode that remembers which requests missed."""
-
-    def _miss(self, folio: int) -> None:
-        self.missed.append(self.now)  # the run sets now to the request's index
-        super()._miss(folio)
-
-
 def by_hand(stream: str, pages: int) -> tuple[str, set[str]]:
     """For a stream of one-letter names: 'm' or 'h' per request, and the
     names in the cache at the end."""
     ids = dense_ids(np.array([ord(c) for c in stream]))
-    cache = Recorded(ids, pages, "sieve", load_policy("sieve"))
-    cache.missed = []
-    cache.run()
+    cache = ExactCache(ids, pages, "sieve", load_policy("sieve"))
+    outcome = []
+    cache.run(after_request=lambda i, hit: outcome.append("h" if hit else "m"))
     assert cache.ejections == []
-    outcome = ["h"] * len(stream)
-    for i in cache.missed:
-        outcome[i] = "m"
     names = dict(zip(ids.tolist(), stream))
     return "".join(outcome), {names[i] for i in np.flatnonzero(cache.folios.lruvec >= 0).tolist()}
 

@@ -279,6 +279,15 @@ def test_the_same_replay_twice_gives_the_same_result():
     assert replay(ids, 25, "clock") == replay(ids, 25, "clock")
 
 
+def test_one_request_at_a_time_gives_the_same_misses_as_the_batched_run():
+    from reclaim_ext.policies import load_policy
+    ids = dense_ids(streams()["zipf"])
+    outcome = []
+    stepped = ExactCache(ids, 25, "clock", load_policy("clock"))
+    stepped.run(after_request=lambda i, hit: outcome.append(hit))
+    assert outcome.count(False) == stepped.misses == misses(ids, 25, "clock") and len(outcome) == len(ids)
+
+
 def test_cache_sizes():
     assert cache_pages_of("10%", 1234) == 123 and cache_pages_of("0.01%", 50) == 1
     assert cache_pages_of(64, 5) == 64 and cache_pages_of("1_000", 5) == 1000
