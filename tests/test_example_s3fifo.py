@@ -25,23 +25,14 @@ def misses(ids, pages: int) -> int:
     return result["misses"]
 
 
-class Recorded(ExactCache):
-    """Exact cache mode that remembers which requests missed."""
-
-    def _miss(self, folio: int) -> None:
-        self.missed.append(self.now)  # the run sets now to the request's index
-        super()._miss(folio)
-
-
 def outcomes(stream: list[int], pages: int) -> str:
-    """'m' or 'h' per request."""
-    cache = Recorded(dense_ids(np.array(stream)), pages, "s3fifo", load_policy("s3fifo"))
-    cache.missed = []
-    cache.run()
+    """'m' or 'h' per request, one request at a time; the same misses when
+    replay() hands the hits between two misses over as one batch."""
+    cache = ExactCache(dense_ids(np.array(stream)), pages, "s3fifo", load_policy("s3fifo"))
+    outcome: list[str] = []
+    cache.run(after_request=lambda i, hit: outcome.append("h" if hit else "m"))
     assert cache.ejections == []
-    outcome = ["h"] * len(stream)
-    for i in cache.missed:
-        outcome[i] = "m"
+    assert misses(stream, pages) == outcome.count("m")
     return "".join(outcome)
 
 
@@ -66,7 +57,8 @@ def test_warm_up_fills_main_and_a_scan_passes_through_small():
 
 
 def test_two_uses_in_small_earn_main_and_restart_at_zero():
-    # 0 0: 0 hits twice in S (in one batch of hits: each occurrence counts).
+    # 0 0: 0 hits twice in S (replay() hands both over in one batch: each
+    # occurrence counts).
     # 100: from S's oldest: 0, used twice, moves to M's head with count 0;
     # 1, unused, is evicted into G. S = [100] is below its share, M holds 19,
     # 101: so the eviction is M's: its oldest, 2, unused, leaves (not into G).
