@@ -60,7 +60,10 @@ def folio_added(ctx: Context, folios: np.ndarray) -> None:
     select_victims() or should_reclaim(). For a refault, on_refault() has been
     called for the folio before this hook.
 
-    :param folios: the new folios, each on no list yet.
+    :param folios: the new folios, each on no list yet, with folio_data 0
+        and none of the policy's flags (whatever they had before they left
+        memory is gone; what the policy wants to remember goes in the shadow
+        value folio_evicted returns).
 
     Since: 1. Required.
     """
