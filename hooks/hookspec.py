@@ -61,9 +61,9 @@ def folio_added(ctx: Context, folios: np.ndarray) -> None:
     called for the folio before this hook.
 
     :param folios: the new folios, each on no list yet, with folio_data 0
-        and none of the policy's flags (whatever they had before they left
-        memory is gone; what the policy wants to remember goes in the shadow
-        value folio_evicted returns).
+        and none of the policy's flags but what on_refault() just set
+        (what a folio had before it left memory is gone; what the policy
+        wants to remember goes in the shadow value folio_evicted returns).
 
     Since: 1. Required.
     """
