@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
+from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
+from reclaim_ext.plots import plot_comparison
 from reclaim_ext.interface import render_interface
 from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
                                   find_policy, verify_policy)
@@ -31,6 +33,8 @@ from reclaim_ext.traces import TraceError, read_trace
 from simulator.policy import PolicyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+REPORT_FORMATS = ("text", "markdown", "csv", "json")
 PROGRESS_AFTER_S = 2.0
 
 DESCRIPTION = """\
@@ -49,7 +53,9 @@ getting started:
   reclaim-ext run --policy my_policy.py      run it (sandboxed; ejected to lru if it misbehaves)
   reclaim-ext replay trace.txt --cache-pages 10% --policy s3fifo --policy opt
                                              a trace in exact cache mode, against Belady's optimum
-  reclaim-ext interface                      the hook interface, as text for a mail"""
+  reclaim-ext interface                      the hook interface, as text for a mail
+  reclaim-ext compare --policy lru --policy mglru --policy my_policy.py --seeds 3
+                                             policies side by side: a table for a mail, plots"""
 
 RUN_EPILOG = """\
 examples:
@@ -84,6 +90,32 @@ examples:
 
 A scenario file with a [replay] table (trace, cache, format, column) runs the
 same way: reclaim-ext run replay.toml."""
+
+COMPARE_EPILOG = """\
+Every policy runs every scenario at every memory size and seed, in -j
+worker processes, with one progress bar over the grid. Each finished run is
+kept in --out as it ends: an interrupted compare loses nothing, and the same
+compare again runs only what is missing.
+
+The table, per scenario and memory size, gives each metric's mean (± the
+standard deviation over the seeds) and each policy's change against the
+baseline (the first --policy unless --baseline), marked ~ when Welch's
+t-test over the seeds finds it not significant (p >= 0.05). The same table
+is in DIR/tables.txt (markdown: tables.md), the plots in DIR/plots/.
+
+memory sizes (--memory, comma-separated): a percentage scales every node's
+memory (a trace's cache), a size (64MiB, or pages) sets it in all, shared
+among the nodes as their memory is.
+
+examples:
+  reclaim-ext compare --policy lru --policy mglru --policy clock --seeds 3
+  reclaim-ext compare a.toml b.toml --policy lru --policy sieve --memory 50%,75%,100% -j 2 --out cmp/
+  reclaim-ext report cmp/ --format markdown"""
+
+REPORT_EPILOG = """\
+Reads DIR/compare.json and DIR/runs/ (what `reclaim-ext compare --out DIR`
+wrote) and prints the tables again; writes the plots again into DIR/plots/.
+Nothing is run."""
 
 POLICIES_EPILOG = """\
 Built-ins are the kernel's algorithms, trusted. Examples (example_policies/),
@@ -134,6 +166,34 @@ def build_parser() -> argparse.ArgumentParser:
     p_replay.add_argument("--json", action="store_true",
                           help="print the result as JSON: one object, or a list of them for several policies")
     p_replay.set_defaults(func=cmd_replay)
+
+    p_cmp = sub.add_parser("compare", help="run policies side by side over scenarios, memory sizes and seeds",
+                           epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_cmp.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files; default: the built-in scenario")
+    p_cmp.add_argument("--policy", action="append", metavar="POLICY", required=True,
+                       help="a policy to compare; repeat for each (the first is the baseline)")
+    p_cmp.add_argument("--baseline", metavar="POLICY", help="the policy changes are measured against (default: the first)")
+    p_cmp.add_argument("--memory", default="100%", metavar="SIZES",
+                       help="memory sizes, comma-separated: 50%%,75%%,100%% or 256MiB,512MiB (default: 100%%)")
+    p_cmp.add_argument("--seeds", type=_positive_int, default=1, metavar="N",
+                       help="seeds per cell, from the scenario's run.seed on (default: 1)")
+    p_cmp.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="JOBS",
+                       help="worker processes (default: one per CPU)")
+    p_cmp.add_argument("--out", type=Path, default=Path("compare-results"), metavar="DIR",
+                       help="the results directory (default: compare-results)")
+    p_cmp.add_argument("--metric", default="major_faults", choices=sorted(METRICS), metavar="METRIC",
+                       help="the metric plotted against memory: " + ", ".join(sorted(METRICS))
+                       + " (default: major_faults; misses for a trace)")
+    p_cmp.add_argument("--format", default="text", choices=REPORT_FORMATS, help="how to print the tables (default: text)")
+    p_cmp.set_defaults(func=cmd_compare)
+
+    p_rep = sub.add_parser("report", help="print a comparison's tables again from its results directory",
+                           epilog=REPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_rep.add_argument("dir", type=Path, help="a directory `reclaim-ext compare --out` wrote")
+    p_rep.add_argument("--format", default="text", choices=REPORT_FORMATS, help="text, markdown, csv or json (default: text)")
+    p_rep.add_argument("--metric", default="major_faults", choices=sorted(METRICS), metavar="METRIC",
+                       help="the metric plotted against memory, as for compare (default: major_faults)")
+    p_rep.set_defaults(func=cmd_report)
 
     p_pol = sub.add_parser("policies", help="list the policies that can be loaded", epilog=POLICIES_EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,6 +329,38 @@ def _with_progress(replay_one: Callable[[Progress], dict[str, Any]]) -> tuple[di
         return failed.result, EXIT_FAILED
     finally:
         progress.close()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    memory = [m for m in args.memory.split(",") if m.strip()]
+    bar = Progress()
+    try:
+        comparison = compare(args.scenarios, args.policy, memory=memory, seeds=args.seeds, baseline=args.baseline,
+                             jobs=args.jobs, out=args.out, progress=lambda done, total: bar(done / total))
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"reclaim-ext: interrupted; every finished run is kept in {args.out}: "
+              "the same compare again runs only the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    return _report(comparison, args.format, args.metric)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return _report(load_comparison(args.dir), args.format, args.metric)
+
+
+def _report(comparison: Comparison, fmt: str, metric: str) -> int:
+    """Print the tables, keep them and the plots in the directory."""
+    print(render_tables(comparison, fmt), end="")
+    out = comparison.out
+    (out / "tables.txt").write_text(render_tables(comparison, "text"))
+    (out / "tables.md").write_text(render_tables(comparison, "markdown"))
+    plots = plot_comparison(comparison, metric, out / "plots")
+    print(f"reclaim-ext: tables and {len(plots)} plots in {out}", file=sys.stderr)
+    failed = [r for r in comparison.runs if r["error"]]
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_policies(args: argparse.Namespace) -> int:

@@ -632,4 +632,5 @@ class Machine(PolicyHost):
         for name in ("pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct", "pgmajfault",
                      "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):
             row[name] = int(totals[EVENT_INDEX[name]])
+        row["stall_ns"] = sum(p.stats["stall_ns"] for p in self.processes)
         self.samples.append(row)
