@@ -308,7 +308,7 @@ class Comparison:
     def text(self) -> str:
         return render_tables(self, "text")
 
-    def to_pandas(self):  # noqa: ANN201 - pandas is optional
+    def to_pandas(self):  # pandas is optional: no annotation that imports it
         """One row per run and metric (needs pandas)."""
         import pandas as pd
 

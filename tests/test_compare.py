@@ -167,7 +167,7 @@ def test_a_trace_compares_misses_with_the_opt_floor(tmp_path):
     (["--policy", "lru", "--policy", "lru"], "a policy is named twice"),
 ])
 def test_compare_errors_exit_2_with_one_line(capsys, tiny, tmp_path, args, message):
-    code, out, err = run_cli(capsys, "compare", str(tiny), *args, "--out", str(tmp_path / "out"))
+    code, _, err = run_cli(capsys, "compare", str(tiny), *args, "--out", str(tmp_path / "out"))
     assert code == 2 and message in err and "Traceback" not in err
 
 
