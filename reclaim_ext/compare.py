@@ -383,10 +383,10 @@ def render_tables(c: Comparison, fmt: str = "text") -> str:
 
 def _table(c: Comparison, scenario: str, memory: str, metrics: list[Metric], rows: list[dict[str, Any]], fmt: str) -> str:
     seeds = len(c.grid.seeds)
-    pages = {r.get("memory_pages") for r in c.runs if (r["cell"]["scenario"], r["cell"]["memory"]) == (scenario, memory)}
-    size = f" = {format_size(pages.pop())}" if len(pages) == 1 and None not in pages else ""
-    head = (f"{scenario}, memory {memory}{size}, {seeds} seed{'s' if seeds > 1 else ''}"
-            f" ({c.grid.seeds[0]}..{c.grid.seeds[-1]}); mean" + (" ± std" if seeds > 1 else "")
+    mine = [r for r in c.runs if (r["cell"]["scenario"], r["cell"]["memory"]) == (scenario, memory)]
+    head = (f"{scenario}, memory {memory}{_size(mine)}, "
+            + (f"{seeds} seeds ({c.grid.seeds[0]}..{c.grid.seeds[-1]}); mean ± std" if seeds > 1
+               else f"seed {c.grid.seeds[0]}")
             + f", change against {c.grid.baseline}")
     headers = ["metric"]
     for policy in c.grid.policies:
@@ -408,6 +408,16 @@ def _table(c: Comparison, scenario: str, memory: str, metrics: list[Metric], row
     if fmt == "markdown":
         return f"### {head}\n\n{_markdown(headers, body)}\n\n{note}{failures}\n"
     return f"{head}\n\n{format_table(headers, body)}\n{note}{failures}\n"
+
+
+def _size(runs: list[dict[str, Any]]) -> str:
+    """What the memory size came to: a machine's in bytes, a trace's cache
+    in pages."""
+    pages = {r.get("memory_pages") for r in runs}
+    if len(pages) != 1 or None in pages:
+        return ""
+    size = pages.pop()
+    return f" = {size:,} pages" if runs[0].get("kind") == "replay" else f" = {format_size(size)}"
 
 
 def _figure(r: dict[str, Any], seeds: int) -> str:
