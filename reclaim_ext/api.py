@@ -23,6 +23,7 @@ from simulator.invariants import InvariantError
 from simulator.invariants import check_invariants as _check_invariants
 from simulator.vmscan import ReclaimError
 from simulator.errors import SimulationError
+from simulator.events import EventStream
 from simulator.machine import Machine
 from simulator.policy import PolicyError
 
@@ -64,10 +65,14 @@ def run(
     check_invariants: bool | None = None,
     fallback: str | None = None,
     progress: Callable[[float], None] | None = None,
+    events: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run a scenario (a Scenario, a path to a TOML file, or None for the
     built-in default) and return its results as plain data. Keyword
     arguments override the scenario's [run] table.
+
+    `events(event)` hears every tracepoint of the run (a dict: "name", "ts"
+    in virtual ns, the fields); with no listener the core emits nothing.
 
     `policy` is a built-in, an example, an installed policy or a path to a
     policy file; user policies are verified and run sandboxed. A policy that
@@ -90,8 +95,11 @@ def run(
     if fallback_name not in BUILTIN_POLICIES:
         raise PolicyError(f"the fallback policy must be a built-in ({', '.join(BUILTIN_POLICIES)}), not {fallback_name!r}")
     plugin = load_policy(policy_name)
+    stream = EventStream()
+    if events is not None:
+        stream.subscribe(events)
     machine = Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy_name), plugin,
-                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]))
+                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]), events=stream)
     if run_cfg.check_invariants:
         machine.invariant_checker = _check_invariants
     try:

@@ -30,6 +30,7 @@ import numpy as np
 from hooks.types import (
     LRU_ANON,
     LRU_FILE,
+    LRU_TYPE_NAMES,
     PG_dirty,
     PG_reclaim,
     PG_swapbacked,
@@ -98,6 +99,7 @@ class Machine(PolicyHost):
         policy_name: str,
         policy_plugin: Any,
         fallback: tuple[str, Callable[[], Any]] = ("lru", ClassicLRU),
+        events: EventStream | None = None,
     ) -> None:
         self.cfg = cfg
         self.run_cfg = run
@@ -105,7 +107,7 @@ class Machine(PolicyHost):
         self._pending_ns = 0
         self._seq = 0
         self._heap: list[tuple[int, int, int, int, int]] = []
-        self.events = EventStream()
+        self.events = events if events is not None else EventStream()
         seeds = np.random.SeedSequence(run.seed).spawn(len(cfg.processes) + 1)
         self.policy_rng = np.random.default_rng(seeds[-1])
 
@@ -485,6 +487,8 @@ class Machine(PolicyHost):
         restored = self._refault(p, pages[refaulting], ghost[refaulting]) if refaulting.any() else 0
         self.workingset.forget(pages)
         self.policy.folio_added(self.ctx, pages)
+        if self.events.enabled:
+            self._trace_fault_in(p, pages, major, minor)
 
         nr_minor, nr_swapin, nr_file = (int(np.count_nonzero(m)) for m in (minor, swapin, file_read))
         p.clock += int(nr_minor * self.cfg.costs.minor_fault_ns * self._cpu_share(p))
@@ -501,6 +505,17 @@ class Machine(PolicyHost):
         if restored:
             p.stats["stall_ns"] += wait * restored // (nr_swapin + nr_file)
         self.now = p.clock
+
+    def _trace_fault_in(self, p: Process, pages: np.ndarray, major: np.ndarray, minor: np.ndarray) -> None:
+        """page_fault for the batch, then mm_lru_insertion per folio (the
+        kernel's trace_mm_lru_insertion in lru_add)."""
+        self.events.emit("page_fault", self.now, pid=p.pid, comm=p.cfg.name, nr_major=int(np.count_nonzero(major)),
+                         nr_minor=int(np.count_nonzero(minor)), nr=len(pages))
+        f = self.folios
+        for folio, lru_type, lst in zip(pages.tolist(), f.type[pages].tolist(), self.lists.page_list[pages].tolist()):
+            active = lst >= 0 and self.lists.queues[lst].active
+            self.events.emit("mm_lru_insertion", self.now, pfn=folio, nid=int(f.node[folio]),
+                             lru=("active_" if active else "inactive_") + LRU_TYPE_NAMES[lru_type])
 
     def _count_faults(self, p: Process, pages, minor, major, swapin, file_read, rw) -> None:
         p.stats["minflt"] += int(np.count_nonzero(minor))
@@ -519,6 +534,11 @@ class Machine(PolicyHost):
         faulting process. Returns how many had PG_workingset restored
         (thrashing, for PSI)."""
         activate, restore = self.workingset_refault(pages, ghost, self.swap.nr_free > 0)
+        if self.events.enabled:
+            distance = self.workingset.refault_distance(pages)
+            for folio, dist, act, res in zip(pages.tolist(), distance.tolist(), activate.tolist(), restore.tolist()):
+                self.events.emit("refault", self.now, pid=p.pid, comm=p.cfg.name, pfn=folio, distance=dist,
+                                 activate=act, workingset=res)
         p.stats["refaults"] += len(pages)
         p.stats["workingset_refaults"] += int(np.count_nonzero(restore))
         key = self.folios.lruvec[pages].astype(np.int64) * 2 + self.folios.type[pages]
@@ -555,6 +575,10 @@ class Machine(PolicyHost):
         self.vmstat.count(nid, VmEvent.PGPGOUT, len(folios) * KIB_PER_PAGE)
         if reclaim:
             self.vmstat.count(nid, VmEvent.NR_VMSCAN_WRITE, len(folios))
+            if self.events.enabled:
+                for folio in folios.tolist():
+                    self.events.emit("mm_vmscan_write_folio", self.now, pfn=folio, nid=nid,
+                                     reclaim_flags="RECLAIM_WB_ANON" if lru_type == LRU_ANON else "RECLAIM_WB_FILE")
         self._writeback_seq += 1
         self._writeback[self._writeback_seq] = folios.copy()
         heapq.heappush(self._writeback_heap, (done, self._writeback_seq))

@@ -121,7 +121,10 @@ class PageAllocator:
     def _direct_reclaim(self, p: Process, zl: tuple[int, ...]) -> int:
         """try_to_free_pages() in the allocating process's time: its cost is
         the process's stall."""
+        events = self.m.events
+        events.emit("mm_vmscan_direct_reclaim_begin", p.clock, pid=p.pid, comm=p.cfg.name, order=0)
         progress, spent = self.m.measure(self.m.vmscan.try_to_free_pages, zl, zl[0])
+        events.emit("mm_vmscan_direct_reclaim_end", p.clock + spent, pid=p.pid, comm=p.cfg.name, nr_reclaimed=progress)
         p.clock += spent
         p.stats["direct_reclaim_ns"] += spent
         p.stats["stall_ns"] += spent

@@ -21,6 +21,7 @@ import numpy as np
 from hooks.types import (
     LRU_ANON,
     LRU_FILE,
+    LRU_TYPE_NAMES,
     PG_dirty,
     PG_reclaim,
     PG_swapcache,
@@ -232,6 +233,9 @@ class Vmscan:
         if scanned:
             m.vmstat.count(sc.node, VmEvent.PGREFILL, scanned)
             m.charge(scanned * m.cfg.costs.scan_ns)
+        if m.events.enabled:
+            m.events.emit("mm_vmscan_lru_shrink_active", m.now, nid=sc.node, nr_taken=scanned, nr_to_scan=nr,
+                          priority=sc.priority, reclaim_flags=_reclaim_flags(lru_type, sc), balance=balance)
 
     # ------------------------------------------------------------------
     # shrink_inactive_list / shrink_folio_list
@@ -248,6 +252,9 @@ class Vmscan:
             if answer.nr_used is not None:
                 used = max(0, int(answer.nr_used))
         victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type, sc.node)
+        if m.events.enabled:
+            m.events.emit("mm_vmscan_lru_isolate", m.now, nid=sc.node, lruvec=lruvec, nr_requested=nr_to_scan,
+                          nr_scanned=nr_scanned, nr_taken=len(victims), lru=LRU_TYPE_NAMES[lru_type])
         if nr_scanned == 0:
             return 0, used
         isolated_from = m.lists.page_list[victims].copy()
@@ -275,6 +282,12 @@ class Vmscan:
         if stat.nr_unqueued_dirty and stat.nr_unqueued_dirty == nr_scanned:
             m.wakeup_flusher()
         sc.stat = stat
+        if m.events.enabled:
+            m.events.emit("mm_vmscan_lru_shrink_inactive", m.now, nid=sc.node, nr_scanned=nr_scanned,
+                          nr_reclaimed=stat.nr_reclaimed, nr_dirty=stat.nr_unqueued_dirty,
+                          nr_writeback=stat.nr_writeback, nr_activate0=stat.nr_activate[0],
+                          nr_activate1=stat.nr_activate[1], nr_pageout=stat.nr_pageout, priority=sc.priority,
+                          reclaim_flags=_reclaim_flags(lru_type, sc))
         back = reasons != FREED
         self.putback(victims[back], reasons[back], isolated_from[back], sc)
         return stat.nr_reclaimed, used
@@ -438,7 +451,6 @@ class Vmscan:
         reclaimed."""
         m = self.m
         m.vmstat.count(preferred, VmEvent.ALLOCSTALL_NORMAL)
-        m.events.emit("mm_vmscan_direct_reclaim_begin", m.now, order=0)
         sc = self.scan_control(ReclaimReason.DIRECT, preferred, SWAP_CLUSTER_MAX)
         for priority in range(DEF_PRIORITY, -1, -1):
             sc.priority = priority
@@ -450,7 +462,6 @@ class Vmscan:
                 break
         for nid in nodes:
             self.snapshot_refaults(nid)
-        m.events.emit("mm_vmscan_direct_reclaim_end", m.now, nr_reclaimed=sc.nr_reclaimed)
         return sc.nr_reclaimed
 
     # ------------------------------------------------------------------
@@ -550,3 +561,9 @@ class Vmscan:
         self.m.vmstat.count(k.nid, VmEvent.KSWAPD_HIGH_WMARK_HIT_QUICKLY)
         k.state = "running"
         return 0
+
+
+def _reclaim_flags(lru_type: int, sc: ScanRequest) -> str:
+    """The tracepoints' reclaim_flags, as the kernel prints them."""
+    return ("RECLAIM_WB_FILE" if lru_type == LRU_FILE else "RECLAIM_WB_ANON") + (
+        "|RECLAIM_WB_SYNC" if sc.reason == ReclaimReason.DIRECT else "|RECLAIM_WB_ASYNC")
