@@ -8,6 +8,7 @@ after writing what it measured.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
+from reclaim_ext.perfetto import write_perfetto
 from reclaim_ext.plots import plot_comparison
 from reclaim_ext.interface import render_interface
 from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
@@ -34,6 +36,12 @@ from simulator.policy import PolicyError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+# what a timeline shows unless --trace says otherwise: not the per-folio events
+TIMELINE_EVENTS = ["mm_vmscan_*", "page_fault", "mark_victim", "policy_*", "bpf_trace_printk"]
+
+
+class UsageError(ValueError):
+    """Options that do not go together."""
 REPORT_FORMATS = ("text", "markdown", "csv", "json")
 PROGRESS_AFTER_S = 2.0
 
@@ -149,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--check-invariants", action="store_true", help="check the core's consistency after every step (slow)")
     p_run.add_argument("--state", action="store_true",
                        help="print the policy's own view of its state at the end (mglru: the lru_gen debugfs file)")
+    p_run.add_argument("--trace", action="append", metavar="GLOB",
+                       help="record the events whose name matches (mm_vmscan_*, refault, ...); repeat for more")
+    p_run.add_argument("--trace-out", type=Path, metavar="FILE",
+                       help="write the recorded events as JSON lines (default with --out: DIR/events.jsonl)")
+    p_run.add_argument("--perfetto", type=Path, metavar="FILE",
+                       help="write a Chrome/Perfetto trace that opens as a timeline in ui.perfetto.dev "
+                            "(default events: " + " ".join(TIMELINE_EVENTS) + ")")
     p_run.set_defaults(func=cmd_run)
 
     p_replay = sub.add_parser("replay", help="replay a trace in exact cache mode and print its misses",
@@ -271,13 +286,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_replay_scenario(args, scenario)
     progress = Progress()
     status = EXIT_OK
+    recorder = EventRecorder.for_args(args)
     try:
-        result = run(scenario, progress=progress)
+        result = run(scenario, progress=progress, events=recorder)
     except RunFailed as failed:
         result, status = failed.result, EXIT_FAILED
         print(f"reclaim-ext: the run stopped early: {failed}", file=sys.stderr)
     finally:
         progress.close()
+        if recorder is not None:
+            recorder.close()
+    if recorder is not None and args.perfetto:
+        write_perfetto(recorder.timeline, result.get("timeseries", []), args.perfetto, len(result.get("nodes", {})))
+        print(f"reclaim-ext: timeline in {args.perfetto} (open it in https://ui.perfetto.dev)", file=sys.stderr)
     # print first: a results directory that cannot be written loses nothing
     if args.json:
         print(json.dumps(summary_of(result), sort_keys=True))
@@ -361,6 +382,46 @@ def _report(comparison: Comparison, fmt: str, metric: str) -> int:
     print(f"reclaim-ext: tables and {len(plots)} plots in {out}", file=sys.stderr)
     failed = [r for r in comparison.runs if r["error"]]
     return EXIT_FAILED if failed else EXIT_OK
+
+
+class EventRecorder:
+    """The listener of `run --trace/--trace-out/--perfetto`: events whose
+    name matches a glob go to a JSON-lines file as they come; those for the
+    timeline are kept for the Perfetto file written at the end."""
+
+    def __init__(self, globs: list[str], out: Path | None, timeline_globs: list[str] | None) -> None:
+        self.globs = globs
+        self.timeline_globs = timeline_globs
+        self.timeline: list[dict[str, Any]] = []
+        self._file = out.open("w") if out is not None else None
+
+    @classmethod
+    def for_args(cls, args: argparse.Namespace) -> EventRecorder | None:
+        if not (args.trace or args.trace_out or args.perfetto):
+            return None
+        out = args.trace_out or (args.out / "events.jsonl" if args.out and args.trace else None)
+        if args.trace and out is None and not args.perfetto:
+            raise UsageError("--trace records events: say where with --trace-out FILE, --out DIR or --perfetto FILE")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        globs = args.trace or ["*"]
+        return cls(globs, out, (args.trace or TIMELINE_EVENTS) if args.perfetto else None)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        name = event["name"]
+        if self._file is not None and any(fnmatch.fnmatchcase(name, g) for g in self.globs):
+            self._file.write(json.dumps(event, sort_keys=True, default=_plain) + "\n")
+        if self.timeline_globs is not None and any(fnmatch.fnmatchcase(name, g) for g in self.timeline_globs):
+            self.timeline.append(event)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and the like as JSON numbers or text."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def cmd_policies(args: argparse.Namespace) -> int:

@@ -1,0 +1,154 @@
+"""Tracepoints fire where the kernel's would, with its fields, and add up to
+the counters; `run --trace/--trace-out/--perfetto` record them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+import pytest
+from test_cli import run_cli
+
+from reclaim_ext.api import run
+
+PRESSURE = """
+[machine]
+nodes = [{ memory = "3MiB" }]
+swap = { size = "16MiB" }
+
+[[processes]]
+name = "worker"
+regions = [{ kind = "anon", size = "3MiB", pattern = "zipf:0.9", write_ratio = 0.2 }]
+
+[[processes]]
+name = "reader"
+regions = [{ kind = "file", file = "data", size = "8MiB", pattern = "sequential" }]
+
+[run]
+seed = 5
+accesses = 8000
+"""
+
+OOM = """
+[machine]
+nodes = [{ memory = "2MiB" }]
+
+[[processes]]
+name = "hog"
+regions = [{ kind = "anon", size = "4MiB", pattern = "sequential" }]
+
+[run]
+accesses = 4000
+"""
+
+
+def traced(tmp_path, text: str) -> tuple[dict, list[dict]]:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    events: list[dict] = []
+    result = run(path, events=events.append)
+    return result, events
+
+
+@pytest.fixture(scope="module")
+def pressure(tmp_path_factory):
+    return traced(tmp_path_factory.mktemp("pressure"), PRESSURE)
+
+
+def of(events, name):
+    return [e for e in events if e["name"] == name]
+
+
+def test_every_reclaim_tracepoint_fires_with_the_kernels_fields(pressure):
+    _, events = pressure
+    fields = {
+        "mm_vmscan_wakeup_kswapd": {"nid", "order"},
+        "mm_vmscan_kswapd_wake": {"nid", "order"},
+        "mm_vmscan_lru_isolate": {"nid", "nr_requested", "nr_scanned", "nr_taken", "lru"},
+        "mm_vmscan_lru_shrink_inactive": {"nid", "nr_scanned", "nr_reclaimed", "nr_dirty", "nr_writeback",
+                                          "nr_activate0", "nr_activate1", "priority", "reclaim_flags"},
+        "mm_vmscan_lru_shrink_active": {"nid", "nr_taken", "priority", "reclaim_flags"},
+        "mm_vmscan_write_folio": {"pfn", "reclaim_flags"},
+        "mm_vmscan_direct_reclaim_begin": {"pid", "comm", "order"},
+        "mm_vmscan_direct_reclaim_end": {"pid", "comm", "nr_reclaimed"},
+        "mm_lru_insertion": {"pfn", "lru"},
+        "page_fault": {"pid", "comm", "nr_major", "nr_minor"},
+        "refault": {"pid", "pfn", "distance", "activate", "workingset"},
+        "policy_attached": {"policy", "trusted", "hooks"},
+    }
+    for name, expected in fields.items():
+        found = of(events, name)
+        assert found, f"{name} never fired"
+        assert all(expected <= set(e) for e in found), name
+    assert events[0]["name"] == "policy_attached"
+    assert all(e["nr_taken"] <= e["nr_scanned"] for e in of(events, "mm_vmscan_lru_isolate"))
+    assert {e["lru"] for e in of(events, "mm_lru_insertion")} <= {"inactive_anon", "inactive_file", "active_anon", "active_file"}
+    assert all(e["distance"] >= 0 for e in of(events, "refault"))
+
+
+def test_the_tracepoints_add_up_to_the_counters(pressure):
+    result, events = pressure
+    vm = result["vmstat"]
+    shrink = of(events, "mm_vmscan_lru_shrink_inactive")
+    assert sum(e["nr_scanned"] for e in shrink) == vm["pgscan_kswapd"] + vm["pgscan_direct"]
+    assert sum(e["nr_reclaimed"] for e in shrink) == vm["pgsteal_kswapd"] + vm["pgsteal_direct"]
+    assert len(of(events, "mm_vmscan_write_folio")) == vm["nr_vmscan_write"]
+    assert len(of(events, "refault")) == vm["workingset_refault_anon"] + vm["workingset_refault_file"]
+    assert sum(e["nr_major"] for e in of(events, "page_fault")) == vm["pgmajfault"]
+    assert len(of(events, "mm_vmscan_direct_reclaim_begin")) == vm["allocstall_normal"]
+
+
+def test_direct_reclaim_is_a_slice_on_the_stalled_process(pressure):
+    result, events = pressure
+    open_by_pid: dict[int, int] = {}
+    lasted = defaultdict(int)
+    for e in events:
+        if e["name"] == "mm_vmscan_direct_reclaim_begin":
+            assert e["pid"] not in open_by_pid
+            open_by_pid[e["pid"]] = e["ts"]
+        elif e["name"] == "mm_vmscan_direct_reclaim_end":
+            begun = open_by_pid.pop(e["pid"])
+            assert e["ts"] >= begun
+            lasted[e["comm"]] += e["ts"] - begun
+    assert not open_by_pid
+    for name, ns in lasted.items():
+        assert ns == result["processes"][name]["direct_reclaim_ns"]
+
+
+def test_the_oom_killer_marks_its_victim(tmp_path):
+    result, events = traced(tmp_path, OOM)
+    (victim,) = of(events, "mark_victim")
+    assert victim["comm"] == "hog" and victim["pid"] == 0 and result["vmstat"]["oom_kill"] == 1
+
+
+def test_trace_out_writes_the_matching_events_as_json_lines(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    out = tmp_path / "events.jsonl"
+    code, _, _ = run_cli(capsys, "run", str(scenario), "--trace", "mm_vmscan_lru_*", "--trace", "refault",
+                         "--trace-out", str(out))
+    assert code == 0
+    names = Counter(json.loads(line)["name"] for line in out.read_text().splitlines())
+    assert set(names) == {"mm_vmscan_lru_isolate", "mm_vmscan_lru_shrink_inactive", "mm_vmscan_lru_shrink_active",
+                          "refault"}
+
+
+def test_perfetto_writes_a_timeline_with_a_track_per_process_and_kswapd(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    path = tmp_path / "run.json"
+    code, _, err = run_cli(capsys, "run", str(scenario), "--perfetto", str(path))
+    assert code == 0 and "ui.perfetto.dev" in err
+    trace = json.loads(path.read_text())["traceEvents"]
+    tracks = {e["args"]["name"] for e in trace if e["ph"] == "M" and e["name"] == "process_name"}
+    assert {"worker", "reader", "kswapd0"} <= tracks
+    phases = Counter(e["ph"] for e in trace)
+    assert phases["B"] == phases["E"] > 0 and phases["C"] > 0
+    assert not any(e["name"] == "mm_lru_insertion" for e in trace), "per-folio events only when asked"
+
+
+def test_trace_without_a_destination_is_a_usage_error(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    code, _, err = run_cli(capsys, "run", str(scenario), "--trace", "refault")
+    assert code == 2 and "--trace-out FILE" in err
