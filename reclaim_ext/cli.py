@@ -20,6 +20,7 @@ from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
+from reclaim_ext.explain import EVENTS_FILE, PAGE_SIZE, format_life, page_events, page_of
 from reclaim_ext.perfetto import write_perfetto
 from reclaim_ext.plots import plot_comparison
 from reclaim_ext.interface import render_interface
@@ -120,6 +121,19 @@ examples:
   reclaim-ext compare a.toml b.toml --policy lru --policy sieve --memory 50%,75%,100% -j 2 --out cmp/
   reclaim-ext report cmp/ --format markdown"""
 
+EXPLAIN_EPILOG = """\
+Every recorded event of the page, in order, with what it means: when it came
+into memory and on which list, which list reclaim took it from and whether
+it was freed or kept (and why), when it was written out, when it refaulted
+and what the policy made of the refault distance. Record a page with
+`reclaim-ext run SCENARIO --out DIR --trace-page ID` (or every page with
+--trace '*', a large file).
+
+examples:
+  reclaim-ext run my.toml --out run/ --trace-page 1234
+  reclaim-ext explain run/ --page 1234
+  reclaim-ext explain run/ --process looper --address 0x2000"""
+
 REPORT_EPILOG = """\
 Reads DIR/compare.json and DIR/runs/ (what `reclaim-ext compare --out DIR`
 wrote) and prints the tables again; writes the plots again into DIR/plots/.
@@ -161,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="record the events whose name matches (mm_vmscan_*, refault, ...); repeat for more")
     p_run.add_argument("--trace-out", type=Path, metavar="FILE",
                        help="write the recorded events as JSON lines (default with --out: DIR/events.jsonl)")
+    p_run.add_argument("--trace-page", type=int, action="append", metavar="ID",
+                       help="record every event of this folio, for `reclaim-ext explain DIR --page ID` (needs --out)")
     p_run.add_argument("--perfetto", type=Path, metavar="FILE",
                        help="write a Chrome/Perfetto trace that opens as a timeline in ui.perfetto.dev "
                             "(default events: " + " ".join(TIMELINE_EVENTS) + ")")
@@ -201,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
                        + " (default: major_faults; misses for a trace)")
     p_cmp.add_argument("--format", default="text", choices=REPORT_FORMATS, help="how to print the tables (default: text)")
     p_cmp.set_defaults(func=cmd_compare)
+
+    p_exp = sub.add_parser("explain", help="tell one page's life from a run's recorded events",
+                           epilog=EXPLAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_exp.add_argument("dir", type=Path, help="a results directory of `reclaim-ext run --out DIR --trace-page ID`")
+    p_exp.add_argument("--page", type=int, metavar="ID", help="the folio id")
+    p_exp.add_argument("--process", metavar="NAME", help="with --address: a process of the scenario")
+    p_exp.add_argument("--address", type=_page_address, metavar="N",
+                       help="the page's place in the process's address space: a page number, or a 0x byte address")
+    p_exp.set_defaults(func=cmd_explain)
 
     p_rep = sub.add_parser("report", help="print a comparison's tables again from its results directory",
                            epilog=REPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -368,6 +393,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _report(comparison, args.format, args.metric)
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    if args.page is None:
+        if args.process is None or args.address is None:
+            raise UsageError("name the page: --page ID, or --process NAME --address N")
+        args.page = page_of(args.dir, args.process, args.address)
+    print(format_life(args.page, page_events(args.dir, args.page)), end="")
+    return EXIT_OK
+
+
+def _page_address(text: str) -> int:
+    """A page number, or a byte address (0x...) turned into one."""
+    try:
+        return int(text, 16) // PAGE_SIZE if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a page number or a 0x address: {text!r}") from None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     return _report(load_comparison(args.dir), args.format, args.metric)
 
@@ -389,27 +431,34 @@ class EventRecorder:
     name matches a glob go to a JSON-lines file as they come; those for the
     timeline are kept for the Perfetto file written at the end."""
 
-    def __init__(self, globs: list[str], out: Path | None, timeline_globs: list[str] | None) -> None:
+    def __init__(self, globs: list[str], out: Path | None, timeline_globs: list[str] | None,
+                 pages: frozenset[int] = frozenset()) -> None:
         self.globs = globs
+        self.pages = pages
         self.timeline_globs = timeline_globs
         self.timeline: list[dict[str, Any]] = []
         self._file = out.open("w") if out is not None else None
 
     @classmethod
     def for_args(cls, args: argparse.Namespace) -> EventRecorder | None:
-        if not (args.trace or args.trace_out or args.perfetto):
+        if not (args.trace or args.trace_out or args.perfetto or args.trace_page):
             return None
-        out = args.trace_out or (args.out / "events.jsonl" if args.out and args.trace else None)
-        if args.trace and out is None and not args.perfetto:
-            raise UsageError("--trace records events: say where with --trace-out FILE, --out DIR or --perfetto FILE")
+        recording = args.trace or args.trace_page
+        out = args.trace_out or (args.out / EVENTS_FILE if args.out and recording else None)
+        if recording and out is None and not args.perfetto:
+            raise UsageError("--trace and --trace-page record events: say where with --trace-out FILE, "
+                             "--out DIR or --perfetto FILE")
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
-        globs = args.trace or ["*"]
-        return cls(globs, out, (args.trace or TIMELINE_EVENTS) if args.perfetto else None)
+        # --trace-page alone records those pages' every event; with --trace, the named tracepoints too
+        globs = args.trace or ([] if args.trace_page else ["*"])
+        return cls(globs, out, (args.trace or TIMELINE_EVENTS) if args.perfetto else None,
+                   frozenset(args.trace_page or ()))
 
     def __call__(self, event: dict[str, Any]) -> None:
         name = event["name"]
-        if self._file is not None and any(fnmatch.fnmatchcase(name, g) for g in self.globs):
+        if self._file is not None and (any(fnmatch.fnmatchcase(name, g) for g in self.globs)
+                                       or event.get("pfn") in self.pages):
             self._file.write(json.dumps(event, sort_keys=True, default=_plain) + "\n")
         if self.timeline_globs is not None and any(fnmatch.fnmatchcase(name, g) for g in self.timeline_globs):
             self.timeline.append(event)

@@ -289,8 +289,24 @@ class Vmscan:
                           nr_activate1=stat.nr_activate[1], nr_pageout=stat.nr_pageout, priority=sc.priority,
                           reclaim_flags=_reclaim_flags(lru_type, sc))
         back = reasons != FREED
+        if m.events.enabled:
+            self._trace_fates(victims, reasons, isolated_from)
         self.putback(victims[back], reasons[back], isolated_from[back], sc)
         return stat.nr_reclaimed, used
+
+    def _trace_fates(self, victims: np.ndarray, reasons: np.ndarray, isolated_from: np.ndarray) -> None:
+        """Per victim, what reclaim did with it and the list it was taken
+        from (the policy's name for it: inactive_file, gen2_anon...): the
+        events a page's life story (reclaim-ext explain) is told with."""
+        m = self.m
+        queues = m.lists.queues
+        for folio, reason, lst in zip(victims.tolist(), reasons.tolist(), isolated_from.tolist()):
+            where = queues[lst].name if 0 <= lst < len(queues) else "?"
+            if reason == FREED:
+                m.events.emit("folio_evicted", m.now, pfn=folio, list=where, policy=m.policy.name)
+            else:
+                m.events.emit("folio_putback", m.now, pfn=folio, list=where, reason=PutbackReason(reason).name.lower(),
+                              policy=m.policy.name)
 
     def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
         """The core trusts no answer: each victim must be resident on this

@@ -152,3 +152,30 @@ def test_trace_without_a_destination_is_a_usage_error(capsys, tmp_path):
     scenario.write_text(PRESSURE)
     code, _, err = run_cli(capsys, "run", str(scenario), "--trace", "refault")
     assert code == 2 and "--trace-out FILE" in err
+
+
+def test_explain_tells_a_pages_life_from_its_recorded_events(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    out = tmp_path / "run"
+    # folio 100 is a page of the file "reader" streams: read, evicted, read again on the next pass
+    assert run_cli(capsys, "run", str(scenario), "--out", str(out), "--trace-page", "100", "--accesses", "12000")[0] == 0
+    lines = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert lines and all(e["pfn"] == 100 for e in lines)
+    code, story, _ = run_cli(capsys, "explain", str(out), "--page", "100")
+    assert code == 0 and story.startswith("page 100: ")
+    events = [line.split()[1] for line in story.splitlines()[3:]]
+    assert events[:2] == ["mm_lru_insertion", "folio_evicted"] and "refault" in events
+    assert "chose it as a victim on inactive_file; reclaim freed it" in story
+    # the same page named by its process and place: reader's only region starts at the file's first page
+    code, again, _ = run_cli(capsys, "explain", str(out), "--process", "reader", "--address", hex(100 * 4096))
+    assert code == 0 and again == story
+
+
+def test_explain_without_recorded_events_says_how_to_record_them(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    out = tmp_path / "run"
+    run_cli(capsys, "run", str(scenario), "--out", str(out))
+    code, _, err = run_cli(capsys, "explain", str(out), "--page", "7")
+    assert code == 2 and "--trace-page 7" in err
