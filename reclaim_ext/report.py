@@ -142,7 +142,10 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     if not rows:
         path.write_text("")
         return
+    # every column any row has, in the order they first appear: a policy
+    # ejected mid-run brings the fallback's lists, and their columns
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)

@@ -649,6 +649,9 @@ class Machine(PolicyHost):
         row = {"time_ns": self.now}
         for node in self.nodes:
             row[f"node{node.nid}_free"] = node.nr_free
+            row[f"node{node.nid}_wmark_min"] = node.wmark.min
+            row[f"node{node.nid}_wmark_low"] = node.wmark.low
+            row[f"node{node.nid}_wmark_high"] = node.wmark.high
             active, inactive = self.lruvec_active_inactive(node.nid)
             row[f"node{node.nid}_active_anon"], row[f"node{node.nid}_active_file"] = active
             row[f"node{node.nid}_inactive_anon"], row[f"node{node.nid}_inactive_file"] = inactive
@@ -657,4 +660,9 @@ class Machine(PolicyHost):
                      "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):
             row[name] = int(totals[EVENT_INDEX[name]])
         row["stall_ns"] = sum(p.stats["stall_ns"] for p in self.processes)
+        # each of the policy's resident lists by its own name (MGLRU's are
+        # its generations): a picture of what the policy is doing
+        for q in self.lists.queues:
+            if not q.ghost:
+                row[f"lruvec{q.lruvec}_{q.name}"] = row.get(f"lruvec{q.lruvec}_{q.name}", 0) + q.length
         self.samples.append(row)
