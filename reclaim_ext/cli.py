@@ -22,6 +22,7 @@ from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
 from reclaim_ext.explain import EVENTS_FILE, PAGE_SIZE, format_life, page_events, page_of
 from reclaim_ext.perfetto import write_perfetto
+from reclaim_ext.plot_run import plot_run
 from reclaim_ext.plots import plot_comparison
 from reclaim_ext.interface import render_interface
 from reclaim_ext.policies import (BUILTIN_POLICIES, PolicyNotFound, PolicyRejected, available_policies, describe,
@@ -63,6 +64,7 @@ getting started:
   reclaim-ext replay trace.txt --cache-pages 10% --policy s3fifo --policy opt
                                              a trace in exact cache mode, against Belady's optimum
   reclaim-ext interface                      the hook interface, as text for a mail
+  reclaim-ext plot results/                  the run's memory, reclaim and pressure over time
   reclaim-ext compare --policy lru --policy mglru --policy my_policy.py --seeds 3
                                              policies side by side: a table for a mail, plots"""
 
@@ -226,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_exp.add_argument("--address", type=_page_address, metavar="N",
                        help="the page's place in the process's address space: a page number, or a 0x byte address")
     p_exp.set_defaults(func=cmd_explain)
+
+    p_plot = sub.add_parser("plot", help="draw a run's time series (memory, reclaim, pressure) as PNG and SVG")
+    p_plot.add_argument("dir", type=Path, help="a results directory of `reclaim-ext run --out DIR`")
+    p_plot.add_argument("--out", type=Path, metavar="DIR", help="where the plots go (default: DIR/plots)")
+    p_plot.set_defaults(func=cmd_plot)
 
     p_rep = sub.add_parser("report", help="print a comparison's tables again from its results directory",
                            epilog=REPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -408,6 +415,12 @@ def _page_address(text: str) -> int:
         return int(text, 16) // PAGE_SIZE if text.lower().startswith("0x") else int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a page number or a 0x address: {text!r}") from None
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    written = plot_run(args.dir, args.out)
+    print("\n".join(str(path) for path in written))
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -105,12 +105,15 @@ def _safe(memory: str) -> str:
 
 
 def _save(fig, base: Path) -> list[Path]:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = [base.with_suffix(f".{fmt}") for fmt in FORMATS]
     fig.tight_layout()
-    for path in paths:
-        fig.savefig(path, metadata={"Date": None} if path.suffix == ".svg" else {})  # SVGs reproducible
+    # reproducible SVGs: no date, and ids from a fixed salt, not a random one
+    with matplotlib.rc_context({"svg.hashsalt": "reclaim-ext"}):
+        for path in paths:
+            fig.savefig(path, metadata={"Date": None} if path.suffix == ".svg" else {})
     plt.close(fig)
     return paths

@@ -108,3 +108,18 @@ def test_svg_is_the_same_bytes_twice(plotted, tmp_path):
     first = {p.name: p.read_bytes() for p in written if p.suffix == ".svg"}
     second = {p.name: p.read_bytes() for p in plot_run(run, tmp_path / "again") if p.suffix == ".svg"}
     assert first == second and len(first) == 3
+
+
+def test_the_plot_command_draws_a_runs_directory(capsys, tmp_path):
+    from test_cli import run_cli
+    from test_tracepoints import PRESSURE
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    out = tmp_path / "run"
+    assert run_cli(capsys, "run", str(scenario), "--out", str(out), "--accesses", "12000")[0] == 0
+    code, printed, _ = run_cli(capsys, "plot", str(out))
+    assert code == 0 and {Path(line).name for line in printed.split()} == {
+        f"{name}.{fmt}" for name in ("memory", "reclaim", "pressure") for fmt in ("png", "svg")}
+    code, _, err = run_cli(capsys, "plot", str(tmp_path))
+    assert code == 2 and "timeseries.csv" in err
