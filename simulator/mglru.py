@@ -309,8 +309,12 @@ class MultiGenLRU:
         """The page-table walk, then inc_max_seq()."""
         lrugen = self.lruvecs[lruvec]
         types = (LRU_FILE,) if swappiness == 0 else (LRU_ANON, LRU_FILE)
-        self.folio_update_gen(ctx, lrugen, ctx.walk_mm(lruvec, types), lazy=True)
+        young = ctx.walk_mm(lruvec, types)
+        self.folio_update_gen(ctx, lrugen, young, lazy=True)
         self.inc_max_seq(ctx, lrugen, swappiness)
+        # the generation change, in the event stream as the policy's own trace
+        ctx.trace(f"lru_gen aging: lruvec={lruvec} max_seq={lrugen.max_seq} min_seq={lrugen.min_seq[LRU_ANON]},"
+                  f"{lrugen.min_seq[LRU_FILE]} young={len(young)}")
         return True
 
     def folio_update_gen(self, ctx, lrugen: Lrugen, young: np.ndarray, lazy: bool) -> None:

@@ -179,3 +179,13 @@ def test_explain_without_recorded_events_says_how_to_record_them(capsys, tmp_pat
     run_cli(capsys, "run", str(scenario), "--out", str(out))
     code, _, err = run_cli(capsys, "explain", str(out), "--page", "7")
     assert code == 2 and "--trace-page 7" in err
+
+
+def test_mglru_says_when_it_ages(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(PRESSURE)
+    events: list[dict] = []
+    run(path, policy="mglru", events=events.append)
+    aging = [e["msg"] for e in of(events, "bpf_trace_printk") if e["msg"].startswith("lru_gen aging")]
+    seqs = [int(m.split("max_seq=")[1].split()[0]) for m in aging]
+    assert seqs and seqs == list(range(seqs[0], seqs[0] + len(seqs))), "each aging makes one new generation"
