@@ -149,6 +149,7 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "processes": {p.cfg.name: {**p.stats, "exit": p.exit_reason} for p in machine.processes},
         "swap": {"total_pages": machine.swap.total, "used_pages": machine.swap.used},
         "error": error,
+        "pressure": machine.pressure(),
         "timeseries": machine.samples,
         "policy_state": policy_state(machine),
     }

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulator.psi import format_pressure
+
 PROCESS_COLUMNS = (
     ("accesses", "accesses", 1),
     ("minflt", "minflt", 1),
@@ -68,7 +70,9 @@ def format_summary(result: dict[str, Any]) -> str:
     nodes = sorted(result["nodes"], key=int)
     vm_rows = [[name] + [result["nodes"][n]["vmstat"][name] for n in nodes] + [result["vmstat"][name]] for name in VMSTAT_SUMMARY]
     vm_table = format_table(["vmstat"] + [f"node{n}" for n in nodes] + ["total"], vm_rows)
-    return f"{head}\n{format_ejections(result.get('ejections', []))}\n{proc_table}\n\n{vm_table}\n"
+    pressure = result.get("pressure")
+    psi = f"\nmemory pressure (PSI, /proc/pressure/memory):\n{format_pressure(pressure['total'])}" if pressure else ""
+    return f"{head}\n{format_ejections(result.get('ejections', []))}\n{proc_table}\n\n{vm_table}\n{psi}"
 
 
 def format_ejections(ejections: list[dict[str, Any]]) -> str:
@@ -131,6 +135,11 @@ def write_results(out: Path, result: dict[str, Any], scenario_toml: str) -> None
         (state_dir / Path(name).name).write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     (out / "vmstat").write_text(format_vmstat(result["vmstat"]))
+    # /proc/pressure/memory, and each process's as a cgroup's memory.pressure
+    (out / "pressure").mkdir(exist_ok=True)
+    for name, snapshot in result["pressure"].items():
+        (out / "pressure" / ("memory" if name == "total" else f"{name}.memory.pressure")).write_text(
+            format_pressure(snapshot))
     for nid, node in result["nodes"].items():
         (out / f"node{nid}").mkdir(exist_ok=True)
         (out / f"node{nid}" / "vmstat").write_text(format_vmstat({**node["gauges"], **node["vmstat"]}))

@@ -48,6 +48,7 @@ from simulator.folios import FolioTable, LruLists, group_by
 from simulator.lru import ClassicLRU
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.page_alloc import PageAllocator
+from simulator.psi import PsiGroup
 from simulator.vmscan import Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset
@@ -127,6 +128,9 @@ class Machine(PolicyHost):
         self.swap_dev = BlockDevice(cfg.swap.device, "swap")
         self.backing_dev = BlockDevice(cfg.backing, "backing")
         self.processes = [self._make_process(i, p, seeds[i]) for i, p in enumerate(cfg.processes)]
+        # memory pressure as PSI computes it, machine-wide and per process
+        self.psi = PsiGroup("total")
+        self.process_psi = [PsiGroup(p.name) for p in cfg.processes]
         self.vmscan = Vmscan(self)
         self.allocator = PageAllocator(self)
         self.ctx = CoreContext(self)
@@ -233,6 +237,22 @@ class Machine(PolicyHost):
     def node_pages(self, nid: int) -> int:
         return self.nodes[nid].pages
 
+    def memstall(self, p: Process, start_ns: int, duration_ns: int) -> None:
+        """The process was stalled on memory from start for duration (in
+        direct reclaim, throttled, or waiting for a workingset refault's
+        I/O): its stall time and pressure (PSI), its own and the machine's."""
+        if duration_ns <= 0:
+            return
+        p.stats["stall_ns"] += duration_ns
+        for group in (self.psi, self.process_psi[p.pid]):
+            group.task_stall(p.pid, start_ns, start_ns + duration_ns)
+
+    def pressure(self) -> dict[str, dict[str, int | float]]:
+        """PSI's memory figures now: the machine's ("total") and each process's."""
+        now = self.virtual_time()
+        return {"total": self.psi.snapshot(now), **{p.cfg.name: self.process_psi[p.pid].snapshot(now)
+                                                     for p in self.processes}}
+
     def charge(self, ns: int) -> None:
         """Charge CPU time to whoever is running (a process in direct
         reclaim, kswapd)."""
@@ -304,7 +324,10 @@ class Machine(PolicyHost):
     def _process_step(self, p: Process) -> None:
         if not p.alive:
             return
-        p.started = True
+        if not p.started:
+            p.started = True
+            for group in (self.psi, self.process_psi[p.pid]):
+                group.task_start(p.pid, p.clock)
         self.now = p.clock
         n = CHUNK
         if p.cfg.accesses is not None:
@@ -503,7 +526,7 @@ class Machine(PolicyHost):
         # PSI counts the wait for refaults of the workingset (the restored
         # ones: PG_workingset set on refault) as a memory stall
         if restored:
-            p.stats["stall_ns"] += wait * restored // (nr_swapin + nr_file)
+            self.memstall(p, io_start, wait * restored // (nr_swapin + nr_file))
         self.now = p.clock
 
     def _trace_fault_in(self, p: Process, pages: np.ndarray, major: np.ndarray, minor: np.ndarray) -> None:
@@ -632,6 +655,9 @@ class Machine(PolicyHost):
         p.alive = False
         p.exit_reason = reason
         p.stats["exit_ns"] = p.clock
+        if p.started:
+            for group in (self.psi, self.process_psi[p.pid]):
+                group.task_exit(p.pid, p.clock)
         anon = p.anon_pages
         resident = anon[f.node[anon] >= 0]
         if len(resident):
@@ -660,6 +686,10 @@ class Machine(PolicyHost):
                      "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):
             row[name] = int(totals[EVENT_INDEX[name]])
         row["stall_ns"] = sum(p.stats["stall_ns"] for p in self.processes)
+        psi = self.psi.snapshot(self.now)
+        for state in ("some", "full"):
+            row[f"psi_{state}_avg10"] = psi[f"{state}_avg10"]
+            row[f"psi_{state}_total_us"] = psi[f"{state}_total_us"]
         # each of the policy's resident lists by its own name (MGLRU's are
         # its generations): a picture of what the policy is doing
         for q in self.lists.queues:

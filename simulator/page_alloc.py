@@ -109,7 +109,7 @@ class PageAllocator:
             if p.no_progress_loops <= MAX_RECLAIM_RETRIES and self.should_reclaim_retry(nodes):
                 if not progress:
                     p.sleep_until = p.clock + JIFFY_NS
-                    p.stats["stall_ns"] += JIFFY_NS
+                    self.m.memstall(p, p.clock, JIFFY_NS)
                     return
                 continue
             if not self.m.out_of_memory(p):
@@ -125,9 +125,9 @@ class PageAllocator:
         events.emit("mm_vmscan_direct_reclaim_begin", p.clock, pid=p.pid, comm=p.cfg.name, order=0)
         progress, spent = self.m.measure(self.m.vmscan.try_to_free_pages, zl, zl[0])
         events.emit("mm_vmscan_direct_reclaim_end", p.clock + spent, pid=p.pid, comm=p.cfg.name, nr_reclaimed=progress)
+        self.m.memstall(p, p.clock, spent)
         p.clock += spent
         p.stats["direct_reclaim_ns"] += spent
-        p.stats["stall_ns"] += spent
         p.stats["allocstall"] += 1
         self.m.now = p.clock
         return progress

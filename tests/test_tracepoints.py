@@ -189,3 +189,31 @@ def test_mglru_says_when_it_ages(tmp_path):
     aging = [e["msg"] for e in of(events, "bpf_trace_printk") if e["msg"].startswith("lru_gen aging")]
     seqs = [int(m.split("max_seq=")[1].split()[0]) for m in aging]
     assert seqs and seqs == list(range(seqs[0], seqs[0] + len(seqs))), "each aging makes one new generation"
+
+
+ROOMY = PRESSURE.replace('memory = "3MiB"', 'memory = "64MiB"')
+
+
+def test_pressure_is_zero_without_memory_shortage_and_rises_with_it(tmp_path):
+    calm, _ = traced(tmp_path, ROOMY)
+    assert all(s["some_total_us"] == s["full_total_us"] == 0 for s in calm["pressure"].values())
+    short, _ = traced(tmp_path, PRESSURE)
+    total = short["pressure"]["total"]
+    assert total["some_total_us"] > 0 and total["some_total_us"] >= total["full_total_us"]
+    for name, process in short["processes"].items():
+        mine = short["pressure"][name]
+        # a process alone is fully stalled whenever it is stalled, and its
+        # stall time is what PSI saw of it
+        assert mine["some_total_us"] == mine["full_total_us"] == process["stall_ns"] // 1000
+        assert total["some_total_us"] >= mine["some_total_us"]
+    assert {"psi_some_avg10", "psi_full_avg10", "psi_some_total_us"} <= set(short["timeseries"][-1])
+
+
+def test_the_results_directory_holds_the_pressure_files(capsys, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(PRESSURE)
+    out = tmp_path / "run"
+    code, printed, _ = run_cli(capsys, "run", str(scenario), "--out", str(out))
+    memory = (out / "pressure" / "memory").read_text()
+    assert code == 0 and memory.startswith("some avg10=") and "\nfull avg10=" in memory and memory in printed
+    assert (out / "pressure" / "worker.memory.pressure").exists()
