@@ -39,7 +39,8 @@ from simulator.policy import PolicyError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 # what a timeline shows unless --trace says otherwise: not the per-folio events
-TIMELINE_EVENTS = ["mm_vmscan_*", "page_fault", "mark_victim", "policy_*", "bpf_trace_printk"]
+TIMELINE_EVENTS = ["mm_vmscan_kswapd_*", "mm_vmscan_wakeup_kswapd", "mm_vmscan_direct_reclaim_*",
+                   "mm_vmscan_lru_shrink_*", "page_fault", "mark_victim", "policy_*", "bpf_trace_printk"]
 
 
 class UsageError(ValueError):

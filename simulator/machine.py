@@ -510,8 +510,6 @@ class Machine(PolicyHost):
         restored = self._refault(p, pages[refaulting], ghost[refaulting]) if refaulting.any() else 0
         self.workingset.forget(pages)
         self.policy.folio_added(self.ctx, pages)
-        if self.events.enabled:
-            self._trace_fault_in(p, pages, major, minor)
 
         nr_minor, nr_swapin, nr_file = (int(np.count_nonzero(m)) for m in (minor, swapin, file_read))
         p.clock += int(nr_minor * self.cfg.costs.minor_fault_ns * self._cpu_share(p))
@@ -523,17 +521,21 @@ class Machine(PolicyHost):
             p.clock = self.backing_dev.read_sync(p.clock, nr_file, nr_file / READAHEAD_PAGES)
         wait = p.clock - io_start
         p.stats["io_wait_ns"] += wait
+        if self.events.enabled:
+            self._trace_fault_in(p, pages, major, minor, io_start, wait)
         # PSI counts the wait for refaults of the workingset (the restored
         # ones: PG_workingset set on refault) as a memory stall
         if restored:
             self.memstall(p, io_start, wait * restored // (nr_swapin + nr_file))
         self.now = p.clock
 
-    def _trace_fault_in(self, p: Process, pages: np.ndarray, major: np.ndarray, minor: np.ndarray) -> None:
-        """page_fault for the batch, then mm_lru_insertion per folio (the
+    def _trace_fault_in(self, p: Process, pages: np.ndarray, major: np.ndarray, minor: np.ndarray,
+                        start: int, wait: int) -> None:
+        """page_fault for the batch, lasting the I/O the process waited for
+        (a slice on its timeline), then mm_lru_insertion per folio (the
         kernel's trace_mm_lru_insertion in lru_add)."""
-        self.events.emit("page_fault", self.now, pid=p.pid, comm=p.cfg.name, nr_major=int(np.count_nonzero(major)),
-                         nr_minor=int(np.count_nonzero(minor)), nr=len(pages))
+        self.events.emit("page_fault", start, pid=p.pid, comm=p.cfg.name, nr_major=int(np.count_nonzero(major)),
+                         nr_minor=int(np.count_nonzero(minor)), nr=len(pages), dur_ns=wait)
         f = self.folios
         for folio, lru_type, lst in zip(pages.tolist(), f.type[pages].tolist(), self.lists.page_list[pages].tolist()):
             active = lst >= 0 and self.lists.queues[lst].active
@@ -690,6 +692,8 @@ class Machine(PolicyHost):
         for state in ("some", "full"):
             row[f"psi_{state}_avg10"] = psi[f"{state}_avg10"]
             row[f"psi_{state}_total_us"] = psi[f"{state}_total_us"]
+        for p, group in zip(self.processes, self.process_psi):
+            row[f"psi_{p.cfg.name}_some_total_us"] = group.snapshot(self.now)["some_total_us"]
         # each of the policy's resident lists by its own name (MGLRU's are
         # its generations): a picture of what the policy is doing
         for q in self.lists.queues:
