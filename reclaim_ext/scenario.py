@@ -62,9 +62,11 @@ from simulator.config import (
     DeviceConfig,
     FileConfig,
     MachineConfig,
+    MemcgConfig,
     NodeConfig,
     PatternConfig,
     ProcessConfig,
+    ROOT_MEMCG,
     RegionConfig,
     RunConfig,
     SwapConfig,
@@ -589,6 +591,7 @@ class Process(_Table):
     stop: PositiveDuration | None = Field(None, description="When it exits, if it does.")
     accesses: Count | None = Field(None, description="Exit after this many accesses.")
     regions: list[Region] = Field(min_length=1, description="Its memory.")
+    cgroup: str | None = Field(None, description="The cgroup it runs in (default: the root).")
 
     def problems(self, node_count: int) -> Iterator[Problem]:
         if self.node >= node_count:
@@ -620,9 +623,10 @@ class Process(_Table):
             }
         )
 
-    def config(self) -> ProcessConfig:
+    def config(self, memcg_index: dict[str, int]) -> ProcessConfig:
         return ProcessConfig(
             name=self.name,
+            memcg=memcg_index[self.cgroup or ""],
             regions=tuple(region.config() for region in self.regions),
             cpu_node=self.node,
             mempolicy=self.mempolicy,
@@ -636,6 +640,41 @@ class Process(_Table):
 def _no_such_node(node: int, node_count: int) -> str:
     nodes = "node 0" if node_count == 1 else f"nodes 0-{node_count - 1}"
     return f"node {node} does not exist (the machine has {nodes})"
+
+
+def _limit(value: Any) -> int | None:
+    """A memory.max-style limit: a size, or "max" for none."""
+    return None if value == "max" else parse_size(value, allow_zero=True)
+
+
+Limit = Annotated[
+    int | None,
+    BeforeValidator(_limit),
+    PlainSerializer(lambda v: "max" if v is None else format_size(v)),
+    WithJsonSchema({"anyOf": [_size_schema(0), {"const": "max", "description": "no limit"}]}),
+]
+
+
+class Cgroup(_Table):
+    """A memory cgroup of the v2 hierarchy, with its memory.* files."""
+
+    name: str = Field(
+        min_length=1, pattern=r"^[^/]+(/[^/]+)*$",
+        description='Its path below the root: "web", "web/db"; a parent is declared before its children.',
+    )
+    memory_max: Limit = Field(None, description="memory.max: the hard limit (default max).")
+    memory_high: Limit = Field(None, description="memory.high: the throttling limit (default max).")
+    memory_low: SizeOrZero = Field(0, description="memory.low: best-effort protection.")
+    memory_min: SizeOrZero = Field(0, description="memory.min: hard protection.")
+    swap_max: Limit = Field(None, description="memory.swap.max: the swap it may use (default max).")
+
+    @property
+    def parent(self) -> str:
+        return self.name.rpartition("/")[0]
+
+    def config(self, parent: int) -> MemcgConfig:
+        return MemcgConfig(self.name, parent, self.memory_max, self.memory_high, self.memory_low, self.memory_min,
+                           self.swap_max)
 
 
 class File(_Table):
@@ -701,6 +740,9 @@ class Scenario(_Table):
     files: list[File] = Field(
         default_factory=list, description="Files given a size of their own (optional)."
     )
+    cgroups: list[Cgroup] = Field(
+        default_factory=list, description="Memory cgroups below the root (optional): limits and protection."
+    )
     processes: list[Process] = Field(
         min_length=1, description="The processes, competing for the machine's memory."
     )
@@ -721,8 +763,31 @@ class Scenario(_Table):
             yield from _under(("processes", i), process.problems(len(self.machine.nodes)))
         yield from _duplicate_names("processes", self.processes)
         yield from _duplicate_names("files", self.files)
+        yield from _duplicate_names("cgroups", self.cgroups)
+        yield from self._cgroup_problems()
         yield from self._file_fit_problems()
         yield from self._capacity_problems()
+
+    def _cgroup_problems(self) -> Iterator[Problem]:
+        declared: set[str] = set()
+        for i, group in enumerate(self.cgroups):
+            if group.parent and group.parent not in declared:
+                yield ("cgroups", i, "name"), (
+                    f"its parent {describe(group.parent)} is not declared before it in [[cgroups]]")
+            declared.add(group.name)
+        for i, process in enumerate(self.processes):
+            if process.cgroup is not None and process.cgroup not in declared:
+                known = ", ".join(describe(g.name) for g in self.cgroups) or "none"
+                yield ("processes", i, "cgroup"), f"no cgroup {describe(process.cgroup)} (declared: {known})"
+
+    def memcg_configs(self) -> tuple[MemcgConfig, ...]:
+        """The root and the declared cgroups, each with its parent's index."""
+        index = {"": 0}
+        memcgs = [ROOT_MEMCG]
+        for group in self.cgroups:
+            index[group.name] = len(memcgs)
+            memcgs.append(group.config(index[group.parent]))
+        return tuple(memcgs)
 
     def _file_regions(self) -> Iterator[tuple[Loc, Region]]:
         for p, process in enumerate(self.processes):
@@ -856,6 +921,7 @@ def resolve(scenario: Scenario) -> Scenario:
     return Scenario(
         machine=machine,
         files=scenario.files + [File(name=name, size=size) for name, size in implied.items()],
+        cgroups=scenario.cgroups,
         processes=[process.resolved(len(machine.nodes)) for process in scenario.processes],
         run=scenario.run.resolved(),
     )
@@ -865,9 +931,12 @@ def to_config(scenario: Scenario) -> tuple[MachineConfig, RunConfig]:
     """What the simulator runs: the scenario resolved, in pages and ns."""
     resolved = resolve(scenario)
     machine = resolved.machine
+    memcgs = resolved.memcg_configs()
+    memcg_index = {memcg.name: i for i, memcg in enumerate(memcgs)}
     machine_config = MachineConfig(
         nodes=tuple(NodeConfig(pages=node.memory, cpus=node.cpus) for node in machine.nodes),
-        processes=tuple(process.config() for process in resolved.processes),
+        processes=tuple(process.config(memcg_index) for process in resolved.processes),
+        memcgs=memcgs,
         files=tuple(FileConfig(name=file.name, pages=file.size) for file in resolved.files),
         distance=tuple(tuple(row) for row in machine.distance or ()),
         min_free_kbytes=machine.min_free_kbytes,

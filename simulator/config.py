@@ -98,6 +98,24 @@ class RegionConfig:
 
 
 @dataclass(frozen=True)
+class MemcgConfig:
+    """A memory cgroup of the v2 hierarchy. `parent` is the index of its
+    parent in MachineConfig.memcgs (the root, index 0, has -1); the limits
+    and protections are in pages, None for "max" (no limit)."""
+
+    name: str  # its path: "" for the root, "a", "a/b"
+    parent: int = -1
+    max: int | None = None
+    high: int | None = None
+    low: int = 0
+    min: int = 0
+    swap_max: int | None = None
+
+
+ROOT_MEMCG = MemcgConfig("")
+
+
+@dataclass(frozen=True)
 class ProcessConfig:
     """A process. mempolicy "local" allocates on `cpu_node` first and falls
     back by distance; "bind" allocates only on `nodes`, nearest first;
@@ -111,6 +129,7 @@ class ProcessConfig:
     start_ns: int = 0
     stop_ns: int | None = None  # exits at this virtual time
     accesses: int | None = None  # exits after this many accesses
+    memcg: int = 0  # its memory cgroup, an index into MachineConfig.memcgs
 
 
 @dataclass(frozen=True)
@@ -132,6 +151,8 @@ class MachineConfig:
     swap: SwapConfig = SwapConfig(0, DeviceConfig(100_000, 1_000_000_000))
     backing: DeviceConfig = DeviceConfig(100_000, 1_000_000_000)
     costs: CostConfig = CostConfig()
+    # the cgroup v2 hierarchy, parents before children; the root first
+    memcgs: tuple[MemcgConfig, ...] = (ROOT_MEMCG,)
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,15 @@ class Machine(PolicyHost):
         self.nodes: list[Node] = build_nodes(cfg)
         self.nr_nodes = len(self.nodes)
         self.distance = distance_matrix(cfg)
-        # one lruvec per node until memcgs: lruvec id == node id
-        self.nr_lruvecs = len(self.nodes)
-        self.lruvec_node = list(range(len(self.nodes)))
-        self.node_lruvecs = [[nid] for nid in range(len(self.nodes))]
+        # one lruvec per (memcg, node), as the kernel's mem_cgroup_lruvec():
+        # lruvec id = memcg * nr_nodes + node, so with the root alone lruvec
+        # id == node id
+        self.nr_memcgs = len(cfg.memcgs)
+        self.nr_lruvecs = self.nr_memcgs * self.nr_nodes
+        self.lruvec_node = [lruvec % self.nr_nodes for lruvec in range(self.nr_lruvecs)]
+        self.lruvec_memcg = [lruvec // self.nr_nodes for lruvec in range(self.nr_lruvecs)]
+        self.node_lruvecs = [[memcg * self.nr_nodes + nid for memcg in range(self.nr_memcgs)]
+                             for nid in range(self.nr_nodes)]
 
         self._layout_pages()
         self.lists = LruLists(self.folios)
@@ -236,6 +241,20 @@ class Machine(PolicyHost):
 
     def node_pages(self, nid: int) -> int:
         return self.nodes[nid].pages
+
+    def memcg_lruvec(self, memcg: int, nid: int) -> int:
+        """mem_cgroup_lruvec(): the lruvec of a memcg on a node."""
+        return memcg * self.nr_nodes + nid
+
+    def memory_current(self) -> list[int]:
+        """memory.current of every memcg in pages: the resident folios
+        charged to it and to its descendants."""
+        own = np.bincount(np.asarray(self.lruvec_memcg)[self.folios.lruvec[self.folios.lruvec >= 0]],
+                          minlength=self.nr_memcgs)
+        current = own.tolist()
+        for memcg in range(self.nr_memcgs - 1, 0, -1):  # children after parents: add upwards
+            current[self.cfg.memcgs[memcg].parent] += current[memcg]
+        return current
 
     def memstall(self, p: Process, start_ns: int, duration_ns: int) -> None:
         """The process was stalled on memory from start for duration (in

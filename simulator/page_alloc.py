@@ -77,7 +77,9 @@ class PageAllocator:
                 frames = node.alloc(got)
                 self.m.folios.node[got] = nid
                 self.m.folios.frame[got] = frames
-                self.m.folios.lruvec[got] = self.m.node_lruvecs[nid][0]
+                # charged to the faulting process's memcg (a file page to
+                # the first that brings it in, as the page cache is)
+                self.m.folios.lruvec[got] = self.m.memcg_lruvec(p.cfg.memcg, nid)
                 self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
                 want = want[take:]
                 placed += take

@@ -1,0 +1,97 @@
+"""Memory cgroups: the hierarchy in scenario files, one lruvec per (memcg,
+node), and memory.current. (Limits, protection and reclaim from a group:
+issue 8, to come.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reclaim_ext.api import run
+from reclaim_ext.scenario import ScenarioError, parse_scenario, to_config
+from simulator.lru import ClassicLRU
+from simulator.machine import Machine
+
+GROUPS = """
+[machine]
+nodes = [{ memory = "4MiB" }, { memory = "4MiB" }]
+swap = { size = "16MiB" }
+
+[[cgroups]]
+name = "web"
+memory_max = "2MiB"
+
+[[cgroups]]
+name = "web/db"
+memory_low = "1MiB"
+
+[[cgroups]]
+name = "batch"
+
+[[processes]]
+name = "db"
+cgroup = "web/db"
+regions = [{ kind = "anon", size = "3MiB", pattern = "zipf:0.9" }]
+
+[[processes]]
+name = "scan"
+cgroup = "batch"
+node = 1
+regions = [{ kind = "file", file = "data", size = "8MiB", pattern = "sequential" }]
+
+[[processes]]
+name = "init"
+regions = [{ kind = "anon", size = "1MiB", pattern = "uniform" }]
+
+[run]
+accesses = 12000
+"""
+
+
+def test_the_hierarchy_resolves_parents_first_with_limits_in_pages():
+    machine, _ = to_config(parse_scenario(GROUPS))
+    names = [(m.name, m.parent) for m in machine.memcgs]
+    assert names == [("", -1), ("web", 0), ("web/db", 1), ("batch", 0)]
+    web, db = machine.memcgs[1], machine.memcgs[2]
+    assert (web.max, web.high, web.low) == (512, None, 0) and db.low == 256
+    assert [p.memcg for p in machine.processes] == [2, 3, 0]
+
+
+@pytest.mark.parametrize(("change", "where", "what"), [
+    ('name = "web/db"', "cgroups[0].name", 'its parent "web" is not declared before it'),
+    ('cgroup = "batch"', "processes[1].cgroup", 'no cgroup "nosuch"'),
+    ('memory_max = "2MiB"', "cgroups[0].memory_max", "size"),
+])
+def test_bad_hierarchies_name_the_key(change, where, what):
+    broken = {
+        'name = "web/db"': GROUPS.replace('name = "web"\nmemory_max = "2MiB"\n\n[[cgroups]]\nname = "web/db"',
+                                          'name = "web/db"\n\n[[cgroups]]\nname = "web"'),
+        'cgroup = "batch"': GROUPS.replace('cgroup = "batch"', 'cgroup = "nosuch"'),
+        'memory_max = "2MiB"': GROUPS.replace('memory_max = "2MiB"', 'memory_max = "lots"'),
+    }[change]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(broken)
+    assert where in str(err.value) and what in str(err.value)
+
+
+def test_each_memcg_has_an_lruvec_on_each_node_and_a_process_charges_its_own():
+    machine_cfg, run_cfg = to_config(parse_scenario(GROUPS))
+    m = Machine(machine_cfg, run_cfg, "lru", ClassicLRU())
+    assert m.nr_lruvecs == 4 * 2 and m.node_lruvecs == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    assert [m.lruvec_memcg[lv] for lv in m.node_lruvecs[1]] == [0, 1, 2, 3]
+    m.run()
+    f = m.folios
+    resident = f.lruvec >= 0
+    memcg_of = np.asarray(m.lruvec_memcg)[f.lruvec[resident]]
+    node_of = np.asarray(m.lruvec_node)[f.lruvec[resident]]
+    assert set(memcg_of.tolist()) == {0, 2, 3}, "each process's pages in its own group, none in web itself"
+    assert (node_of == f.node[resident]).all(), "an lruvec's folios are on its node"
+
+
+def test_memory_current_counts_descendants():
+    result = run(parse_scenario(GROUPS), check_invariants=True)
+    current = {name: c["memory.current"] for name, c in result["memcgs"].items()}
+    assert current["web"] == current["web/db"] > 0, "web's only pages are db's"
+    # the root holds its children's pages and its own process's ("init")
+    assert current["/"] > current["web"] + current["batch"] > 0
+    assert result["ejections"] == []
