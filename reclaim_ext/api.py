@@ -150,8 +150,9 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "swap": {"total_pages": machine.swap.total, "used_pages": machine.swap.used},
         "error": error,
         "pressure": machine.pressure(),
-        "memcgs": {memcg.name or "/": {"memory.current": current}
-                   for memcg, current in zip(machine.cfg.memcgs, machine.memory_current())},
+        "memcgs": {memcg.name or "/": {"memory.current": current, "memory.events": events}
+                   for memcg, current, events in zip(machine.cfg.memcgs, machine.memory_current(),
+                                                     machine.memcg.events)},
         "timeseries": machine.samples,
         "policy_state": policy_state(machine),
     }

@@ -48,6 +48,7 @@ from simulator.folios import FolioTable, LruLists, group_by
 from simulator.lru import ClassicLRU
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.page_alloc import PageAllocator
+from simulator.memcontrol import MemCgroups
 from simulator.psi import PsiGroup
 from simulator.vmscan import Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
@@ -80,6 +81,7 @@ class Process:
     pending: AccessChunk | None = None  # the rest of a chunk cut short (timeslice, sleep)
     sleep_until: int | None = None  # the allocator sent the process to sleep
     no_progress_loops: int = 0  # direct reclaims without progress in this slow path
+    memcg_retries: int = 0  # try_charge's reclaims of the memcg without room made
     alive: bool = True
     started: bool = False
     exit_reason: str = ""
@@ -124,6 +126,7 @@ class Machine(PolicyHost):
         self.lruvec_memcg = [lruvec // self.nr_nodes for lruvec in range(self.nr_lruvecs)]
         self.node_lruvecs = [[memcg * self.nr_nodes + nid for memcg in range(self.nr_memcgs)]
                              for nid in range(self.nr_nodes)]
+        self.memcg = MemCgroups(self)
 
         self._layout_pages()
         self.lists = LruLists(self.folios)
@@ -249,12 +252,20 @@ class Machine(PolicyHost):
     def memory_current(self) -> list[int]:
         """memory.current of every memcg in pages: the resident folios
         charged to it and to its descendants."""
-        own = np.bincount(np.asarray(self.lruvec_memcg)[self.folios.lruvec[self.folios.lruvec >= 0]],
-                          minlength=self.nr_memcgs)
-        current = own.tolist()
-        for memcg in range(self.nr_memcgs - 1, 0, -1):  # children after parents: add upwards
-            current[self.cfg.memcgs[memcg].parent] += current[memcg]
-        return current
+        return list(self.memcg.usage)
+
+    def writeback_in_flight(self) -> bool:
+        """Is any write to swap or a file under way?"""
+        return bool(self._writeback)
+
+    def reclaim_memcg(self, p: Process, memcg: int, nr_pages: int) -> int:
+        """try_charge()'s reclaim from a memcg over its limit, in the
+        charging process's time: a memory stall, as direct reclaim is."""
+        reclaimed, spent = self.measure(self.vmscan.try_to_free_mem_cgroup_pages, memcg, nr_pages)
+        self.memstall(p, p.clock, spent)
+        p.clock += spent
+        self.now = p.clock
+        return reclaimed
 
     def memstall(self, p: Process, start_ns: int, duration_ns: int) -> None:
         """The process was stalled on memory from start for duration (in
@@ -596,6 +607,7 @@ class Machine(PolicyHost):
     def release_frames(self, folios: np.ndarray) -> None:
         """Give the frames of folios back to their nodes."""
         f = self.folios
+        self.memcg.uncharge(folios)
         for nid, sel in group_by(f.node[folios]):
             frames = f.frame[folios[sel]]
             self.nodes[nid].free(frames)
@@ -647,14 +659,16 @@ class Machine(PolicyHost):
     # ------------------------------------------------------------------
     # OOM and exit
     # ------------------------------------------------------------------
-    def out_of_memory(self, current: Process | None, nid: int | None = None) -> bool:
+    def out_of_memory(self, current: Process | None, nid: int | None = None,
+                      candidates: list[Process] | None = None) -> Process | None:
         """out_of_memory(): kill the process with the largest footprint
-        (oom_badness: resident pages plus swap entries). False if none.
+        (oom_badness: resident pages plus swap entries) among `candidates`
+        (a memcg's processes; default all). Returns it, None if none.
         `current` is the allocating process, None when kswapd calls it
         (MGLRU's min_ttl) for node `nid`."""
         f = self.folios
         best, best_points = None, -1
-        for p in self.processes:
+        for p in self.processes if candidates is None else candidates:
             if not p.alive or not p.started:
                 continue
             anon = p.anon_pages
@@ -662,12 +676,12 @@ class Machine(PolicyHost):
             if points > best_points:
                 best, best_points = p, points
         if best is None:
-            return False
+            return None
         nid = next(iter(current.zonelists)) if current is not None else nid
         self.vmstat.count(nid, VmEvent.OOM_KILL)
         self.events.emit("mark_victim", self.now, pid=best.pid, comm=best.cfg.name, points=best_points)
         self.exit_process(best, "oom-killed")
-        return True
+        return best
 
     def exit_process(self, p: Process, reason: str) -> None:
         """exit_mmap(): the process's anon memory and swap entries go away;

@@ -49,6 +49,10 @@ class PageAllocator:
         then the slow path: wake every kswapd, retry at min, reclaim directly.
         Returns how many of `pages` got frames (0 after a reclaim, so the
         caller re-checks residency)."""
+        charged = self.m.memcg.try_charge(p, len(pages))  # the memcg's limit first, as mem_cgroup_charge() is
+        if charged == 0 or not p.alive:
+            return 0
+        pages = pages[:charged]
         if self.budget(p, "low") > 0:
             p.no_progress_loops = 0
             return self.place(p, pages, "low")
@@ -80,6 +84,7 @@ class PageAllocator:
                 # charged to the faulting process's memcg (a file page to
                 # the first that brings it in, as the page cache is)
                 self.m.folios.lruvec[got] = self.m.memcg_lruvec(p.cfg.memcg, nid)
+                self.m.memcg.charge(p.cfg.memcg, len(got))
                 self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
                 want = want[take:]
                 placed += take

@@ -47,8 +47,11 @@ KSWAPD_NAP_NS = 100_000_000  # HZ/10
 
 FREED = -1
 
-PGSCAN = {ReclaimReason.KSWAPD: VmEvent.PGSCAN_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSCAN_DIRECT}
-PGSTEAL = {ReclaimReason.KSWAPD: VmEvent.PGSTEAL_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSTEAL_DIRECT}
+# a charging task's memcg reclaim counts as direct (reclaimer_offset())
+PGSCAN = {ReclaimReason.KSWAPD: VmEvent.PGSCAN_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSCAN_DIRECT,
+          ReclaimReason.MEMCG: VmEvent.PGSCAN_DIRECT}
+PGSTEAL = {ReclaimReason.KSWAPD: VmEvent.PGSTEAL_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSTEAL_DIRECT,
+           ReclaimReason.MEMCG: VmEvent.PGSTEAL_DIRECT}
 PGSCAN_TYPE = (VmEvent.PGSCAN_ANON, VmEvent.PGSCAN_FILE)
 PGSTEAL_TYPE = (VmEvent.PGSTEAL_ANON, VmEvent.PGSTEAL_FILE)
 
@@ -478,6 +481,23 @@ class Vmscan:
                 break
         for nid in nodes:
             self.snapshot_refaults(nid)
+        return sc.nr_reclaimed
+
+    def try_to_free_mem_cgroup_pages(self, memcg: int, nr_pages: int) -> int:
+        """try_to_free_mem_cgroup_pages(): reclaim at least SWAP_CLUSTER_MAX
+        pages from a memcg and its descendants, lruvec by lruvec on every
+        node, at decreasing priority. Counted as direct reclaim, as the
+        kernel counts a charging task's reclaim."""
+        lruvecs = self.m.memcg.lruvecs(memcg)
+        sc = self.scan_control(ReclaimReason.MEMCG, self.m.lruvec_node[lruvecs[0]], max(nr_pages, SWAP_CLUSTER_MAX))
+        for priority in range(DEF_PRIORITY, -1, -1):
+            sc.priority = priority
+            sc.nr_scanned = 0
+            for lruvec in lruvecs:
+                sc.node = self.m.lruvec_node[lruvec]
+                self.shrink_lruvec(lruvec, sc)
+                if sc.nr_reclaimed >= sc.nr_to_reclaim:
+                    return sc.nr_reclaimed
         return sc.nr_reclaimed
 
     # ------------------------------------------------------------------

@@ -95,3 +95,31 @@ def test_memory_current_counts_descendants():
     # the root holds its children's pages and its own process's ("init")
     assert current["/"] > current["web"] + current["batch"] > 0
     assert result["ejections"] == []
+
+
+# memory is plentiful: only web's limit makes anything be reclaimed
+LIMITED = GROUPS.replace('memory = "4MiB" }, { memory = "4MiB" }', 'memory = "64MiB" }, { memory = "64MiB" }').replace(
+    'memory_max = "2MiB"', 'memory_max = "256KiB"')
+
+
+def test_a_group_over_its_max_reclaims_only_its_own_pages():
+    result = run(parse_scenario(LIMITED), check_invariants=True)
+    groups = result["memcgs"]
+    assert groups["web"]["memory.current"] <= 64, "memory.max 256KiB is 64 pages"
+    assert groups["web"]["memory.events"]["max"] > 0 and groups["web"]["memory.events"]["oom"] == 0
+    assert result["vmstat"]["pswpout"] > 0, "db's anon went to swap"
+    # the scan and init never met a limit: nothing of theirs was reclaimed
+    footprint = result["processes"]["init"]["minflt"]
+    assert groups["batch"]["memory.current"] == result["processes"]["scan"]["majflt"]
+    assert groups["/"]["memory.current"] == groups["web"]["memory.current"] + groups["batch"]["memory.current"] + footprint
+    assert result["vmstat"]["pgscan_kswapd"] == 0, "no global reclaim"
+
+
+def test_a_group_that_cannot_reclaim_kills_inside_itself():
+    no_swap = LIMITED.replace('swap = { size = "16MiB" }', "swap = { size = 0 }").replace("12000", "40000")
+    result = run(parse_scenario(no_swap), check_invariants=True)
+    assert result["processes"]["db"]["exit"] == "oom-killed"
+    assert result["processes"]["scan"]["exit"] == result["processes"]["init"]["exit"] == ""
+    for group in ("web", "web/db"):
+        assert result["memcgs"][group]["memory.events"]["oom_kill"] == 1
+    assert result["memcgs"]["web"]["memory.events"]["oom"] == 1 and result["vmstat"]["oom_kill"] == 1

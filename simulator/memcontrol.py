@@ -1,0 +1,119 @@
+"""Memory cgroups: charging and the hard limit (mm/memcontrol.c).
+
+Every resident folio is charged to the memcg of its lruvec, and its usage
+counts in that memcg and in each ancestor (page_counter's hierarchy). A
+charge that would take a memcg or an ancestor over memory.max is
+try_charge()'s slow path: reclaim from the memcg over its limit
+(try_to_free_mem_cgroup_pages(): its own and its descendants' lruvecs, on
+every node) in the allocating process's time, up to MAX_RECLAIM_RETRIES
+times, then the OOM killer inside that memcg (mem_cgroup_oom()).
+memory.events counts each step as the kernel does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.page_alloc import JIFFY_NS
+from simulator.vmscan import MAX_RECLAIM_RETRIES
+
+if TYPE_CHECKING:
+    from simulator.machine import Machine, Process
+
+MEMORY_EVENTS = ("low", "high", "max", "oom", "oom_kill")
+
+
+class MemCgroups:
+    def __init__(self, machine: Machine) -> None:
+        self.m = machine
+        self.cfg = machine.cfg.memcgs
+        n = len(self.cfg)
+        # each memcg with its ancestors (itself first), and its subtree
+        self.ancestors: list[list[int]] = []
+        for memcg, c in enumerate(self.cfg):
+            chain = [memcg]
+            while self.cfg[chain[-1]].parent >= 0:
+                chain.append(self.cfg[chain[-1]].parent)
+            self.ancestors.append(chain)
+        self.subtree = [[d for d in range(n) if memcg in self.ancestors[d]] for memcg in range(n)]
+        self.usage = [0] * n  # memory.current, in pages, descendants included
+        self.events = [dict.fromkeys(MEMORY_EVENTS, 0) for _ in range(n)]
+        self.lruvec_memcg = np.asarray(machine.lruvec_memcg, np.int64)
+
+    # -- the page counters ------------------------------------------------
+    def charge(self, memcg: int, nr: int) -> None:
+        for ancestor in self.ancestors[memcg]:
+            self.usage[ancestor] += nr
+
+    def uncharge(self, folios: np.ndarray) -> None:
+        """Folios leaving memory give their charge back (before their lruvec
+        is forgotten)."""
+        lruvecs = self.m.folios.lruvec[folios]
+        counts = np.bincount(self.lruvec_memcg[lruvecs[lruvecs >= 0]], minlength=len(self.cfg))
+        for memcg in np.flatnonzero(counts).tolist():
+            self.charge(memcg, -int(counts[memcg]))
+
+    def headroom(self, memcg: int) -> tuple[int, int]:
+        """How many pages the memcg can still be charged, and the ancestor
+        (or itself) whose limit is the tightest (-1 when none has one)."""
+        room, tightest = 1 << 62, -1
+        for ancestor in self.ancestors[memcg]:
+            limit = self.cfg[ancestor].max
+            if limit is not None and limit - self.usage[ancestor] < room:
+                room, tightest = limit - self.usage[ancestor], ancestor
+        return max(room, 0), tightest
+
+    def lruvecs(self, memcg: int) -> list[int]:
+        """The lruvecs of a memcg and its descendants, node by node."""
+        members = set(self.subtree[memcg])
+        return [lruvec for lruvec, owner in enumerate(self.m.lruvec_memcg) if owner in members]
+
+    # -- try_charge ---------------------------------------------------------
+    def try_charge(self, p: Process, nr: int) -> int:
+        """How many of `nr` new pages the process's memcg may take now: after
+        reclaim from the memcg over its limit, or 0 once the OOM killer ran
+        in it (the caller looks again, as a faulting task retries)."""
+        memcg = p.cfg.memcg
+        room, over = self.headroom(memcg)
+        if room > 0:
+            p.memcg_retries = 0
+            return min(room, nr)
+        while p.memcg_retries < MAX_RECLAIM_RETRIES:
+            self.event(over, "max")
+            self.m.reclaim_memcg(p, over, nr)
+            if self.headroom(memcg)[0] > 0:
+                # reclaim may have taken the process's own pages: it looks
+                # again at what is resident before it charges
+                p.memcg_retries = 0
+                return 0
+            p.memcg_retries += 1
+            if self.m.writeback_in_flight():
+                # Reclaim started writes (anon to swap): those folios free
+                # when they end. The charging task sleeps for them
+                # (reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)), then retries.
+                p.sleep_until = p.clock + JIFFY_NS
+                self.m.memstall(p, p.clock, JIFFY_NS)
+                return 0
+        p.memcg_retries = 0
+        self.oom(p, over)
+        return 0
+
+    def event(self, memcg: int, name: str) -> None:
+        """memcg_memory_event(): memory.events counts in the memcg and every
+        ancestor below the root, as cgroup v2 shows them."""
+        for ancestor in self.ancestors[memcg]:
+            if ancestor != 0:
+                self.events[ancestor][name] += 1
+
+    def oom(self, p: Process, memcg: int) -> None:
+        """mem_cgroup_oom(): the OOM killer, among the memcg's processes;
+        with none to kill, the allocating process dies of its fault."""
+        self.event(memcg, "oom")
+        members = set(self.subtree[memcg])
+        victim = self.m.out_of_memory(p, candidates=[q for q in self.m.processes if q.cfg.memcg in members])
+        if victim is None:
+            victim = p
+            self.m.exit_process(p, "oom-killed")
+        self.event(victim.cfg.memcg, "oom_kill")
