@@ -65,6 +65,29 @@ class MemCgroups:
                 room, tightest = limit - self.usage[ancestor], ancestor
         return max(room, 0), tightest
 
+    # -- protection: memory.min and memory.low ------------------------------
+    def calculate_protection(self) -> tuple[list[int], list[int]]:
+        """mem_cgroup_calculate_protection() for global reclaim (the root's
+        subtree): each memcg's effective min and low. A top-level memcg
+        gets its settings; deeper ones effective_protection(): its usage
+        up to its setting, shared out in proportion to usage when its
+        siblings together claim more than the parent's effective value."""
+        n = len(self.cfg)
+        emin, elow = [0] * n, [0] * n
+        children_min, children_low = [0] * n, [0] * n  # page_counter's children_{min,low}_usage
+        for memcg in range(1, n):
+            c = self.cfg[memcg]
+            children_min[c.parent] += min(self.usage[memcg], c.min)
+            children_low[c.parent] += min(self.usage[memcg], c.low)
+        for memcg in range(1, n):  # parents before children
+            c = self.cfg[memcg]
+            if c.parent == 0:
+                emin[memcg], elow[memcg] = c.min, c.low
+                continue
+            emin[memcg] = _effective(self.usage[memcg], c.min, emin[c.parent], children_min[c.parent])
+            elow[memcg] = _effective(self.usage[memcg], c.low, elow[c.parent], children_low[c.parent])
+        return emin, elow
+
     def lruvecs(self, memcg: int) -> list[int]:
         """The lruvecs of a memcg and its descendants, node by node."""
         members = set(self.subtree[memcg])
@@ -117,3 +140,11 @@ class MemCgroups:
             victim = p
             self.m.exit_process(p, "oom-killed")
         self.event(victim.cfg.memcg, "oom_kill")
+
+
+def _effective(usage: int, setting: int, parent_effective: int, siblings_protected: int) -> int:
+    """effective_protection() without memory_recursiveprot."""
+    protected = min(usage, setting)
+    if siblings_protected > parent_effective:
+        return protected * parent_effective // siblings_protected
+    return protected

@@ -74,6 +74,8 @@ class Kswapd:
     priority: int = DEF_PRIORITY
     pass_reclaimed: int = 0
     failures: int = 0  # pgdat->kswapd_failures
+    low_skipped: bool = False  # this pass left memcgs within memory.low alone
+    low_reclaim: bool = False  # ... and freed nothing: the next pass reclaims them too
 
 
 class Vmscan:
@@ -85,6 +87,10 @@ class Vmscan:
         self.workingset_activate = np.zeros((n, 2), np.int64)
         self.refaults_snapshot = np.zeros((n, 2), np.int64)
         self.kswapd = [Kswapd(nid) for nid in range(len(machine.nodes))]
+        # scan_control's memcg_low_reclaim and memcg_low_skipped, for the
+        # reclaim in progress (kept here, not in the policy's ScanRequest)
+        self.memcg_low_reclaim = False
+        self.memcg_low_skipped = False
         # sc->nr.file_taken and sc->nr.unqueued_dirty of the current shrink_node()
         self.nr_file_taken = 0
         self.nr_unqueued_dirty = 0
@@ -126,7 +132,7 @@ class Vmscan:
         Any progress tells a hopeless kswapd to try again."""
         before = sc.nr_reclaimed
         self.nr_file_taken = self.nr_unqueued_dirty = 0
-        for lruvec in self.m.node_lruvecs[nid]:
+        for lruvec in self._unprotected(nid, sc):
             self.shrink_lruvec(lruvec, sc)
         # PGDAT_DIRTY: every file folio kswapd took was dirty and not queued
         # for I/O: let kswapd write such folios itself from now on
@@ -136,6 +142,31 @@ class Vmscan:
         if reclaimed:
             self.kswapd[nid].failures = 0
         return reclaimed
+
+    def _unprotected(self, nid: int, sc: ScanRequest) -> list[int]:
+        """shrink_node_memcgs()'s protection: global reclaim skips a memcg
+        whose usage is within its effective memory.min, and one within its
+        effective memory.low unless a pass that skipped such memcgs freed
+        nothing (memcg_low_reclaim), counting memory.events low when it
+        reclaims one anyway."""
+        m = self.m
+        lruvecs = m.node_lruvecs[nid]
+        if not sc.global_reclaim or m.nr_memcgs == 1:
+            return lruvecs
+        emin, elow = m.memcg.calculate_protection()
+        usage = m.memcg.usage
+        chosen = []
+        for lruvec in lruvecs:
+            memcg = m.lruvec_memcg[lruvec]
+            if memcg and usage[memcg] <= emin[memcg]:
+                continue
+            if memcg and usage[memcg] <= elow[memcg]:
+                if not self.memcg_low_reclaim:
+                    self.memcg_low_skipped = True
+                    continue
+                m.memcg.event(memcg, "low")
+            chosen.append(lruvec)
+        return chosen
 
     def shrink_lruvec(self, lruvec: int, sc: ScanRequest) -> None:
         """shrink_lruvec(): walk the policy's scan decision in chunks of
@@ -471,14 +502,22 @@ class Vmscan:
         m = self.m
         m.vmstat.count(preferred, VmEvent.ALLOCSTALL_NORMAL)
         sc = self.scan_control(ReclaimReason.DIRECT, preferred, SWAP_CLUSTER_MAX)
-        for priority in range(DEF_PRIORITY, -1, -1):
-            sc.priority = priority
-            sc.nr_scanned = 0
-            for nid in nodes:
-                sc.node = nid
-                self.shrink_node(nid, sc)
-            if sc.nr_reclaimed >= sc.nr_to_reclaim:
+        self.memcg_low_reclaim = self.memcg_low_skipped = False
+        for low_reclaim in (False, True):
+            self.memcg_low_reclaim = low_reclaim
+            for priority in range(DEF_PRIORITY, -1, -1):
+                sc.priority = priority
+                sc.nr_scanned = 0
+                for nid in nodes:
+                    sc.node = nid
+                    self.shrink_node(nid, sc)
+                if sc.nr_reclaimed >= sc.nr_to_reclaim:
+                    break
+            # do_try_to_free_pages(): nothing freed while memory.low kept
+            # memcgs out: again, with them in
+            if sc.nr_reclaimed or not self.memcg_low_skipped:
                 break
+        self.memcg_low_reclaim = False
         for nid in nodes:
             self.snapshot_refaults(nid)
         return sc.nr_reclaimed
@@ -540,7 +579,10 @@ class Vmscan:
             return self._kswapd_end_pass(k)
         node = self.m.nodes[nid]
         sc = self.scan_control(ReclaimReason.KSWAPD, nid, max(node.wmark.high, SWAP_CLUSTER_MAX), k.priority)
+        self.memcg_low_reclaim, self.memcg_low_skipped = k.low_reclaim, False
         self.shrink_node(nid, sc)
+        k.low_skipped |= self.memcg_low_skipped
+        self.memcg_low_reclaim = False
         # kswapd_shrink_node(): drop the priority unless this round
         # scanned as much as it wanted; always if it freed nothing.
         if sc.nr_scanned < sc.nr_to_reclaim or sc.nr_reclaimed == 0:
@@ -580,6 +622,9 @@ class Vmscan:
         nid = k.nid
         self.snapshot_refaults(nid)
         k.in_pass = False
+        # balance_pgdat(): a pass that freed nothing while memory.low kept
+        # memcgs out is followed by one that takes them in
+        k.low_reclaim, k.low_skipped = k.pass_reclaimed == 0 and k.low_skipped, False
         if self.pgdat_balanced(nid):
             self.m.nodes[nid].dirty = False  # clear_pgdat_congested()
         if self.pgdat_balanced(nid) or k.failures >= MAX_RECLAIM_RETRIES:

@@ -123,3 +123,59 @@ def test_a_group_that_cannot_reclaim_kills_inside_itself():
     for group in ("web", "web/db"):
         assert result["memcgs"][group]["memory.events"]["oom_kill"] == 1
     assert result["memcgs"]["web"]["memory.events"]["oom"] == 1 and result["vmstat"]["oom_kill"] == 1
+
+
+# --------------------------------------------------------------------------
+# protection
+# --------------------------------------------------------------------------
+def noisy_neighbour(low: str = '"3MiB"', extra: str = "") -> str:
+    from importlib import resources
+
+    text = resources.files("reclaim_ext").joinpath("scenarios/noisy-neighbour.toml").read_text()
+    return text.replace('memory_low = "3MiB"', f"memory_low = {low}").replace('name = "noisy"\n\n', f'name = "noisy"\n{extra}\n', 1)
+
+
+@pytest.mark.parametrize("policy", ["lru", "mglru"])
+def test_a_protected_group_is_left_alone_while_others_have_reclaimable_memory(policy):
+    protected = run(parse_scenario(noisy_neighbour()), policy=policy, check_invariants=True)
+    exposed = run(parse_scenario(noisy_neighbour("0")), policy=policy, check_invariants=True)
+    assert protected["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
+    assert protected["memcgs"]["victim"]["memory.current"] == 768, "its whole working set stays"
+    assert protected["memcgs"]["victim"]["memory.events"]["low"] == 0
+
+
+def test_a_protected_group_is_reclaimed_once_nothing_else_is_reclaimable():
+    # the neighbour protected too: every memcg is within memory.low, so a
+    # reclaim pass that skipped them freed nothing and the next takes them
+    both = run(parse_scenario(noisy_neighbour(extra='memory_low = "64MiB"')), check_invariants=True)
+    assert both["memcgs"]["victim"]["memory.events"]["low"] > 0
+    assert both["memcgs"]["noisy"]["memory.events"]["low"] > 0
+    assert both["vmstat"]["oom_kill"] == 0
+
+
+def test_memory_min_is_never_reclaimed():
+    text = noisy_neighbour("0", extra='memory_low = "64MiB"').replace(
+        '[[cgroups]]\nname = "victim"\n', '[[cgroups]]\nname = "victim"\nmemory_min = "3MiB"\n')
+    result = run(parse_scenario(text), check_invariants=True)
+    assert result["processes"]["victim"]["majflt"] == 0 and result["memcgs"]["noisy"]["memory.events"]["low"] > 0
+
+
+def test_effective_low_is_shared_among_siblings_in_proportion():
+    from types import SimpleNamespace
+
+    from simulator.config import MemcgConfig
+    from simulator.memcontrol import MemCgroups
+
+    memcgs = (MemcgConfig(""), MemcgConfig("p", 0, low=100), MemcgConfig("p/a", 1, low=80),
+              MemcgConfig("p/b", 1, low=80), MemcgConfig("p/c", 1, low=80))
+    machine = SimpleNamespace(cfg=SimpleNamespace(memcgs=memcgs), lruvec_memcg=[0, 1, 2, 3, 4])
+    groups = MemCgroups(machine)
+    groups.usage = [400, 300, 100, 150, 50]  # a and b claim 80 each, c its 50 of usage
+    emin, elow = groups.calculate_protection()
+    assert elow[1] == 100, "a top-level memcg gets its setting"
+    # the children claim min(usage, low) = 80 + 80 + 50 = 210 > the parent's 100:
+    # each gets its claim * 100 / 210, rounded down as the kernel's division
+    assert elow[2:] == [80 * 100 // 210, 80 * 100 // 210, 50 * 100 // 210]
+    groups.usage = [400, 300, 30, 40, 20]  # claims 30 + 40 + 20 = 90 fit in 100: each keeps its own
+    assert groups.calculate_protection()[1][2:] == [30, 40, 20]
+    assert emin == [0] * 5
