@@ -82,6 +82,7 @@ class Process:
     sleep_until: int | None = None  # the allocator sent the process to sleep
     no_progress_loops: int = 0  # direct reclaims without progress in this slow path
     memcg_retries: int = 0  # try_charge's reclaims of the memcg without room made
+    pages_over_high: int = 0  # charged since the last return to user space (memcg_nr_pages_over_high)
     alive: bool = True
     started: bool = False
     exit_reason: str = ""
@@ -366,6 +367,9 @@ class Machine(PolicyHost):
             n = min(n, self.run_cfg.accesses - self.total_accesses)
         if n > 0:
             self._run_chunk(p, n)
+        if p.pages_over_high and p.alive:  # the return to user space
+            nr, p.pages_over_high = p.pages_over_high, 0
+            self.memcg.handle_over_high(p, nr)
         if p.alive and (
             (p.cfg.accesses is not None and p.stats["accesses"] >= p.cfg.accesses)
             or (p.cfg.stop_ns is not None and p.clock >= p.cfg.stop_ns)

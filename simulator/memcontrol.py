@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from simulator.machine import Machine, Process
 
 MEMORY_EVENTS = ("low", "high", "max", "oom", "oom_kill")
+HZ = 250
+MEMCG_CHARGE_BATCH = 64
+MEMCG_DELAY_PRECISION_SHIFT = 20
+MEMCG_DELAY_SCALING_SHIFT = 14
+MEMCG_MAX_HIGH_DELAY_JIFFIES = 2 * HZ
 
 
 class MemCgroups:
@@ -64,6 +69,37 @@ class MemCgroups:
             if limit is not None and limit - self.usage[ancestor] < room:
                 room, tightest = limit - self.usage[ancestor], ancestor
         return max(room, 0), tightest
+
+    # -- memory.high ----------------------------------------------------------
+    def handle_over_high(self, p: Process, nr_pages: int) -> None:
+        """mem_cgroup_handle_over_high(), on the way back to user space after
+        charging `nr_pages`: reclaim what the memcgs over memory.high exceed
+        it by (reclaim_high()); if that freed nothing and the overage earns
+        a penalty worth sleeping for (calculate_high_delay()), the process
+        sleeps it, throttled rather than killed."""
+        over = [a for a in self.ancestors[p.cfg.memcg] if self.cfg[a].high is not None
+                and self.usage[a] > self.cfg[a].high]
+        if not over:
+            return
+        reclaimed = 0
+        for memcg in over:
+            self.event(memcg, "high")
+            reclaimed += self.m.reclaim_memcg(p, memcg, self.usage[memcg] - self.cfg[memcg].high)
+        penalty = high_delay_jiffies(self.max_overage(p.cfg.memcg), nr_pages)
+        if reclaimed or penalty <= HZ // 100:  # progress, or an overage too small to be worth a sleep
+            return
+        self.m.memstall(p, p.clock, penalty * JIFFY_NS)
+        p.clock += penalty * JIFFY_NS
+
+    def max_overage(self, memcg: int) -> int:
+        """mem_find_max_overage(): the largest (usage - high) / high of the
+        memcg and its ancestors, in 1/2^20ths."""
+        overage = 0
+        for ancestor in self.ancestors[memcg]:
+            high = self.cfg[ancestor].high
+            if high is not None and self.usage[ancestor] > high:
+                overage = max(overage, ((self.usage[ancestor] - high) << MEMCG_DELAY_PRECISION_SHIFT) // max(high, 1))
+        return overage
 
     # -- protection: memory.min and memory.low ------------------------------
     def calculate_protection(self) -> tuple[list[int], list[int]]:
@@ -148,3 +184,12 @@ def _effective(usage: int, setting: int, parent_effective: int, siblings_protect
     if siblings_protected > parent_effective:
         return protected * parent_effective // siblings_protected
     return protected
+
+
+def high_delay_jiffies(max_overage: int, nr_pages: int) -> int:
+    """calculate_high_delay(): the square of the overage, scaled, times the
+    share of a charge batch these pages are; clamped to 2 s per return."""
+    if not max_overage:
+        return 0
+    penalty = (max_overage * max_overage * HZ) >> MEMCG_DELAY_PRECISION_SHIFT >> MEMCG_DELAY_SCALING_SHIFT
+    return min(penalty * nr_pages // MEMCG_CHARGE_BATCH, MEMCG_MAX_HIGH_DELAY_JIFFIES)

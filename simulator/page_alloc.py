@@ -85,6 +85,7 @@ class PageAllocator:
                 # the first that brings it in, as the page cache is)
                 self.m.folios.lruvec[got] = self.m.memcg_lruvec(p.cfg.memcg, nid)
                 self.m.memcg.charge(p.cfg.memcg, len(got))
+                p.pages_over_high += len(got)
                 self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
                 want = want[take:]
                 placed += take

@@ -179,3 +179,25 @@ def test_effective_low_is_shared_among_siblings_in_proportion():
     groups.usage = [400, 300, 30, 40, 20]  # claims 30 + 40 + 20 = 90 fit in 100: each keeps its own
     assert groups.calculate_protection()[1][2:] == [30, 40, 20]
     assert emin == [0] * 5
+
+
+def test_memory_high_throttles_rather_than_kills():
+    text = LIMITED.replace('memory_max = "256KiB"', 'memory_high = "256KiB"').replace(
+        'swap = { size = "16MiB" }', "swap = { size = 0 }")
+    result = run(parse_scenario(text), check_invariants=True)
+    db = result["processes"]["db"]
+    assert result["memcgs"]["web"]["memory.events"]["high"] > 0 and result["memcgs"]["web"]["memory.events"]["oom"] == 0
+    assert db["exit"] == "" and db["stall_ns"] > 0, "throttled: a memory stall, no kill"
+    assert result["memcgs"]["web"]["memory.current"] > 64, "high is no hard limit"
+
+
+def test_the_high_delay_is_the_kernels():
+    from simulator.memcontrol import HZ, MEMCG_MAX_HIGH_DELAY_JIFFIES, high_delay_jiffies
+
+    tenth = (1 << 20) // 10  # usage 10% over memory.high, in the kernel's 1/2^20ths
+    assert high_delay_jiffies(0, 64) == 0
+    # penalty = overage^2 * HZ >> 20 >> 14, for a batch of 64 pages: 159 jiffies, 0.64 s
+    assert high_delay_jiffies(tenth, 64) == (tenth * tenth * HZ) >> 34 == 159
+    assert high_delay_jiffies(tenth, 32) == 79, "in proportion to the pages charged (rounded down)"
+    # twice memory.high would cost 64 s: a return to user space sleeps 2 s at most
+    assert high_delay_jiffies(1 << 20, 64) == MEMCG_MAX_HIGH_DELAY_JIFFIES == 2 * HZ
