@@ -471,6 +471,7 @@ class Machine(PolicyHost):
         if len(swapped):
             swapped = np.unique(swapped)
             self.swap.free(len(swapped))
+            self.memcg.uncharge_swap(swapped)
             f.in_swap[swapped] = False
             f.flags[swapped] &= np.uint16(~PG_swapcache & 0xFFFF)
         files = newly[f.type[newly] == LRU_FILE]
@@ -705,6 +706,7 @@ class Machine(PolicyHost):
                 self.policy.folio_removed(self.ctx, resident)
         swapped = anon[f.in_swap[anon]]
         self.swap.free(len(swapped))
+        self.memcg.uncharge_swap(swapped)
         f.in_swap[anon] = False
         self.workingset.forget(anon)
         if len(resident):

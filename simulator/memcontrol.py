@@ -44,6 +44,8 @@ class MemCgroups:
             self.ancestors.append(chain)
         self.subtree = [[d for d in range(n) if memcg in self.ancestors[d]] for memcg in range(n)]
         self.usage = [0] * n  # memory.current, in pages, descendants included
+        self.swap_usage = [0] * n  # memory.swap.current
+        self.owner_memcg = np.array([p.memcg for p in machine.cfg.processes] or [0], np.int64)
         self.events = [dict.fromkeys(MEMORY_EVENTS, 0) for _ in range(n)]
         self.lruvec_memcg = np.asarray(machine.lruvec_memcg, np.int64)
 
@@ -59,6 +61,37 @@ class MemCgroups:
         counts = np.bincount(self.lruvec_memcg[lruvecs[lruvecs >= 0]], minlength=len(self.cfg))
         for memcg in np.flatnonzero(counts).tolist():
             self.charge(memcg, -int(counts[memcg]))
+
+    # -- swap: memory.swap.max -------------------------------------------------
+    def swap_headroom(self, memcg: int) -> int:
+        """mem_cgroup_get_nr_swap_pages() without the global part: the swap
+        slots the memcg may still take under its and its ancestors' swap.max."""
+        room = 1 << 62
+        for ancestor in self.ancestors[memcg]:
+            limit = self.cfg[ancestor].swap_max
+            if limit is not None:
+                room = min(room, limit - self.swap_usage[ancestor])
+        return max(room, 0)
+
+    def try_charge_swap(self, anon: np.ndarray) -> np.ndarray:
+        """__mem_cgroup_try_charge_swap() for anon folios about to get swap
+        slots: per folio, whether its memcg (its process's) may take one."""
+        memcgs = self.owner_memcg[self.m.folios.owner[anon]]
+        granted = np.zeros(len(anon), bool)
+        for memcg in np.unique(memcgs).tolist():
+            mine = np.flatnonzero(memcgs == memcg)
+            take = mine[: self.swap_headroom(memcg)]
+            granted[take] = True
+            for ancestor in self.ancestors[memcg]:
+                self.swap_usage[ancestor] += len(take)
+        return granted
+
+    def uncharge_swap(self, anon: np.ndarray) -> None:
+        """Swap slots freed: their charge goes back."""
+        counts = np.bincount(self.owner_memcg[self.m.folios.owner[anon]], minlength=len(self.cfg))
+        for memcg in np.flatnonzero(counts).tolist():
+            for ancestor in self.ancestors[memcg]:
+                self.swap_usage[ancestor] -= int(counts[memcg])
 
     def headroom(self, memcg: int) -> tuple[int, int]:
         """How many pages the memcg can still be charged, and the ancestor

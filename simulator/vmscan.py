@@ -115,7 +115,8 @@ class Vmscan:
         sc.lruvec = lruvec
         sc.free_pages = node.nr_free
         sc.high_wmark = node.wmark.high
-        sc.nr_swap_pages = self.m.swap.nr_free
+        # mem_cgroup_get_nr_swap_pages(): what swap.max leaves the memcg
+        sc.nr_swap_pages = min(self.m.swap.nr_free, self.m.memcg.swap_headroom(self.m.lruvec_memcg[lruvec]))
         sc.node_dirty = node.dirty
         delta = self.workingset_activate[lruvec] - self.refaults_snapshot[lruvec]
         sc.refaults_since_snapshot = (int(delta[LRU_ANON]), int(delta[LRU_FILE]))
@@ -416,8 +417,14 @@ class Vmscan:
         idx = np.flatnonzero(need)
         if len(idx) == 0:
             return
+        # the memcg's swap.max first (a refused folio is activated, as when
+        # no slot is free), then the device's slots
+        allowed = m.memcg.try_charge_swap(victims[idx])
+        reasons[idx[~allowed]] = PutbackReason.ACTIVATE
+        idx = idx[allowed]
         granted = m.swap.alloc(len(idx))
         got, refused = victims[idx[:granted]], idx[granted:]
+        m.memcg.uncharge_swap(victims[refused])
         f.flags[got] |= np.uint16(PG_swapcache | PG_dirty)
         f.in_swap[got] = True
         reasons[refused] = PutbackReason.ACTIVATE

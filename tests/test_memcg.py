@@ -168,7 +168,7 @@ def test_effective_low_is_shared_among_siblings_in_proportion():
 
     memcgs = (MemcgConfig(""), MemcgConfig("p", 0, low=100), MemcgConfig("p/a", 1, low=80),
               MemcgConfig("p/b", 1, low=80), MemcgConfig("p/c", 1, low=80))
-    machine = SimpleNamespace(cfg=SimpleNamespace(memcgs=memcgs), lruvec_memcg=[0, 1, 2, 3, 4])
+    machine = SimpleNamespace(cfg=SimpleNamespace(memcgs=memcgs, processes=()), lruvec_memcg=[0, 1, 2, 3, 4])
     groups = MemCgroups(machine)
     groups.usage = [400, 300, 100, 150, 50]  # a and b claim 80 each, c its 50 of usage
     emin, elow = groups.calculate_protection()
@@ -201,3 +201,11 @@ def test_the_high_delay_is_the_kernels():
     assert high_delay_jiffies(tenth, 32) == 79, "in proportion to the pages charged (rounded down)"
     # twice memory.high would cost 64 s: a return to user space sleeps 2 s at most
     assert high_delay_jiffies(1 << 20, 64) == MEMCG_MAX_HIGH_DELAY_JIFFIES == 2 * HZ
+
+
+def test_swap_max_0_keeps_a_groups_anon_in_memory():
+    text = noisy_neighbour("0").replace('[[cgroups]]\nname = "victim"\n', '[[cgroups]]\nname = "victim"\nswap_max = 0\n')
+    result = run(parse_scenario(text), check_invariants=True)
+    exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    assert result["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
+    assert result["memcgs"]["victim"]["memory.current"] == 768, "all of its anon stays"
