@@ -150,9 +150,9 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "swap": {"total_pages": machine.swap.total, "used_pages": machine.swap.used},
         "error": error,
         "pressure": machine.pressure(),
-        "memcgs": {memcg.name or "/": {"memory.current": current, "memory.events": events}
-                   for memcg, current, events in zip(machine.cfg.memcgs, machine.memory_current(),
-                                                     machine.memcg.events)},
+        "memcgs": {memcg.name or "/": {"memory.current": current, "memory.events": events, "memory.reclaim": writes}
+                   for memcg, current, events, writes in zip(machine.cfg.memcgs, machine.memory_current(),
+                                                             machine.memcg.events, machine.memcg.proactive)},
         "timeseries": machine.samples,
         "policy_state": policy_state(machine),
     }

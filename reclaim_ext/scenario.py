@@ -655,6 +655,13 @@ Limit = Annotated[
 ]
 
 
+class ProactiveReclaim(_Table):
+    """A write to memory.reclaim: reclaim `amount` from the cgroup at `at`."""
+
+    at: Duration = Field(description="When, in virtual time.")
+    amount: Size = Field(description="How much to reclaim.")
+
+
 class Cgroup(_Table):
     """A memory cgroup of the v2 hierarchy, with its memory.* files."""
 
@@ -667,6 +674,9 @@ class Cgroup(_Table):
     memory_low: SizeOrZero = Field(0, description="memory.low: best-effort protection.")
     memory_min: SizeOrZero = Field(0, description="memory.min: hard protection.")
     swap_max: Limit = Field(None, description="memory.swap.max: the swap it may use (default max).")
+    reclaim: list[ProactiveReclaim] = Field(
+        default_factory=list, description='Proactive reclaim: [{at = "500ms", amount = "1MiB"}], as memory.reclaim.'
+    )
 
     @property
     def parent(self) -> str:
@@ -674,7 +684,7 @@ class Cgroup(_Table):
 
     def config(self, parent: int) -> MemcgConfig:
         return MemcgConfig(self.name, parent, self.memory_max, self.memory_high, self.memory_low, self.memory_min,
-                           self.swap_max)
+                           self.swap_max, tuple((r.at, r.amount) for r in self.reclaim))
 
 
 class File(_Table):

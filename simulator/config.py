@@ -110,6 +110,8 @@ class MemcgConfig:
     low: int = 0
     min: int = 0
     swap_max: int | None = None
+    # memory.reclaim written at these times: (virtual time ns, pages)
+    reclaim: tuple[tuple[int, int], ...] = ()
 
 
 ROOT_MEMCG = MemcgConfig("")

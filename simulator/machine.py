@@ -31,26 +31,28 @@ from hooks.types import (
     LRU_ANON,
     LRU_FILE,
     LRU_TYPE_NAMES,
+    SWAP_CLUSTER_MAX,
+    VM_EXEC,
     PG_dirty,
     PG_reclaim,
     PG_swapbacked,
     PG_swapcache,
     PG_writeback,
-    VM_EXEC,
+    ReclaimReason,
 )
 from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConfig
 from simulator.context import CoreContext
 from simulator.devices import BlockDevice, SwapSpace
-from simulator.host import PolicyHost
 from simulator.errors import SimulationError
 from simulator.events import EventStream
 from simulator.folios import FolioTable, LruLists, group_by
+from simulator.host import PolicyHost
 from simulator.lru import ClassicLRU
+from simulator.memcontrol import MemCgroups
 from simulator.memory import Node, build_nodes, distance_matrix, zonelist
 from simulator.page_alloc import PageAllocator
-from simulator.memcontrol import MemCgroups
 from simulator.psi import PsiGroup
-from simulator.vmscan import Vmscan
+from simulator.vmscan import MAX_RECLAIM_RETRIES, Vmscan
 from simulator.vmstat import EVENT_INDEX, VmEvent, VmStat
 from simulator.workingset import Workingset
 from simulator.workload import AccessChunk, ProcessStream
@@ -65,7 +67,7 @@ KIB_PER_PAGE = 4  # pgpgin/pgpgout count KiB
 MAX_SLOWPATH_LOOPS = 10_000  # a livelock guard, far above the kernel's retry rules
 
 # event kinds, in the order they win a tie at the same time and sequence
-PROCESS, KSWAPD, WRITEBACK, FLUSHER, SAMPLE = range(5)
+PROCESS, KSWAPD, WRITEBACK, FLUSHER, SAMPLE, MEMORY_RECLAIM = range(6)
 
 
 @dataclass
@@ -255,6 +257,24 @@ class Machine(PolicyHost):
         charged to it and to its descendants."""
         return list(self.memcg.usage)
 
+    def _memory_reclaim(self, memcg: int, nr_pages: int) -> None:
+        """A write to memory.reclaim (memory_reclaim()): reclaim from the
+        memcg a batch at a time until `nr_pages` are freed or
+        MAX_RECLAIM_RETRIES batches in a row free nothing."""
+        reclaimed, retries, spent = 0, MAX_RECLAIM_RETRIES, 0
+        while reclaimed < nr_pages:
+            batch, cost = self.measure(self.vmscan.try_to_free_mem_cgroup_pages, memcg,
+                                       min(nr_pages - reclaimed, SWAP_CLUSTER_MAX), ReclaimReason.PROACTIVE)
+            spent += cost
+            if not batch:
+                retries -= 1
+                if retries < 0:
+                    break
+            reclaimed += batch
+        record = {"at_ns": self.now, "requested": nr_pages, "reclaimed": reclaimed, "cpu_ns": spent}
+        self.memcg.proactive[memcg].append(record)
+        self.events.emit("memory_reclaim", self.now, memcg=self.cfg.memcgs[memcg].name, **record)
+
     def writeback_in_flight(self) -> bool:
         """Is any write to swap or a file under way?"""
         return bool(self._writeback)
@@ -299,6 +319,9 @@ class Machine(PolicyHost):
             self._schedule(p.cfg.start_ns, PROCESS, p.pid)
         self._schedule(DIRTY_WRITEBACK_NS, FLUSHER)
         self._schedule(0, SAMPLE)
+        for memcg, c in enumerate(self.cfg.memcgs):
+            for at, pages in c.reclaim:
+                self._schedule(at, MEMORY_RECLAIM, memcg, pages)
         limit_accesses = self.run_cfg.accesses
         limit_ns = self.run_cfg.duration_ns
         steps = 0
@@ -316,6 +339,8 @@ class Machine(PolicyHost):
                 self._complete_writeback_until(time)
             elif kind == FLUSHER:
                 self._flusher(periodic=True)
+            elif kind == MEMORY_RECLAIM:
+                self._memory_reclaim(ident, gen)
             elif kind == SAMPLE:
                 self._sample()
                 if any(p.alive for p in self.processes):

@@ -47,6 +47,7 @@ class MemCgroups:
         self.swap_usage = [0] * n  # memory.swap.current
         self.owner_memcg = np.array([p.memcg for p in machine.cfg.processes] or [0], np.int64)
         self.events = [dict.fromkeys(MEMORY_EVENTS, 0) for _ in range(n)]
+        self.proactive: list[list[dict[str, int]]] = [[] for _ in range(n)]  # memory.reclaim writes and results
         self.lruvec_memcg = np.asarray(machine.lruvec_memcg, np.int64)
 
     # -- the page counters ------------------------------------------------

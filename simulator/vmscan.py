@@ -49,9 +49,9 @@ FREED = -1
 
 # a charging task's memcg reclaim counts as direct (reclaimer_offset())
 PGSCAN = {ReclaimReason.KSWAPD: VmEvent.PGSCAN_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSCAN_DIRECT,
-          ReclaimReason.MEMCG: VmEvent.PGSCAN_DIRECT}
+          ReclaimReason.MEMCG: VmEvent.PGSCAN_DIRECT, ReclaimReason.PROACTIVE: VmEvent.PGSCAN_DIRECT}
 PGSTEAL = {ReclaimReason.KSWAPD: VmEvent.PGSTEAL_KSWAPD, ReclaimReason.DIRECT: VmEvent.PGSTEAL_DIRECT,
-           ReclaimReason.MEMCG: VmEvent.PGSTEAL_DIRECT}
+           ReclaimReason.MEMCG: VmEvent.PGSTEAL_DIRECT, ReclaimReason.PROACTIVE: VmEvent.PGSTEAL_DIRECT}
 PGSCAN_TYPE = (VmEvent.PGSCAN_ANON, VmEvent.PGSCAN_FILE)
 PGSTEAL_TYPE = (VmEvent.PGSTEAL_ANON, VmEvent.PGSTEAL_FILE)
 
@@ -529,13 +529,14 @@ class Vmscan:
             self.snapshot_refaults(nid)
         return sc.nr_reclaimed
 
-    def try_to_free_mem_cgroup_pages(self, memcg: int, nr_pages: int) -> int:
+    def try_to_free_mem_cgroup_pages(self, memcg: int, nr_pages: int,
+                                     reason: ReclaimReason = ReclaimReason.MEMCG) -> int:
         """try_to_free_mem_cgroup_pages(): reclaim at least SWAP_CLUSTER_MAX
         pages from a memcg and its descendants, lruvec by lruvec on every
         node, at decreasing priority. Counted as direct reclaim, as the
         kernel counts a charging task's reclaim."""
         lruvecs = self.m.memcg.lruvecs(memcg)
-        sc = self.scan_control(ReclaimReason.MEMCG, self.m.lruvec_node[lruvecs[0]], max(nr_pages, SWAP_CLUSTER_MAX))
+        sc = self.scan_control(reason, self.m.lruvec_node[lruvecs[0]], max(nr_pages, SWAP_CLUSTER_MAX))
         for priority in range(DEF_PRIORITY, -1, -1):
             sc.priority = priority
             sc.nr_scanned = 0

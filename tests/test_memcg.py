@@ -209,3 +209,38 @@ def test_swap_max_0_keeps_a_groups_anon_in_memory():
     exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
     assert result["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
     assert result["memcgs"]["victim"]["memory.current"] == 768, "all of its anon stays"
+
+
+def test_memory_reclaim_frees_what_was_asked_of_the_group_alone():
+    text = """
+[machine]
+nodes = [{ memory = "64MiB" }]
+swap = { size = "16MiB" }
+
+[[cgroups]]
+name = "job"
+reclaim = [{ at = "1ms", amount = "1MiB" }]
+
+[[cgroups]]
+name = "other"
+
+[[processes]]
+name = "job"
+cgroup = "job"
+regions = [{ kind = "file", file = "data", size = "4MiB", access = "rw", pattern = "sequential" }]
+
+[[processes]]
+name = "other"
+cgroup = "other"
+regions = [{ kind = "anon", size = "1MiB", pattern = "sequential" }]
+
+[run]
+accesses = 6000
+"""
+    result = run(parse_scenario(text), check_invariants=True)
+    # the write lands at the first step boundary after 1ms: after job's
+    # first timeslice (4ms), whose 1MiB of reads it had by then
+    (write,) = result["memcgs"]["job"]["memory.reclaim"]
+    assert write["requested"] == 256 and write["reclaimed"] >= 256, "a batch at a time until the amount is met"
+    assert result["vmstat"]["pgsteal_direct"] == write["reclaimed"] and result["vmstat"]["pgscan_kswapd"] == 0
+    assert result["memcgs"]["other"]["memory.current"] == result["processes"]["other"]["minflt"], "nothing of other's"
