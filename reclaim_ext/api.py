@@ -150,12 +150,24 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
         "swap": {"total_pages": machine.swap.total, "used_pages": machine.swap.used},
         "error": error,
         "pressure": machine.pressure(),
-        "memcgs": {memcg.name or "/": {"memory.current": current, "memory.events": events, "memory.reclaim": writes}
-                   for memcg, current, events, writes in zip(machine.cfg.memcgs, machine.memory_current(),
-                                                             machine.memcg.events, machine.memcg.proactive)},
+        "memcgs": memcg_results(machine),
         "timeseries": machine.samples,
         "policy_state": policy_state(machine),
     }
+
+
+def memcg_results(machine: Machine) -> dict[str, dict[str, Any]]:
+    """Each cgroup's files as the kernel shows them ("/" is the root, which
+    has no memory.pressure of its own: /proc/pressure/memory is its)."""
+    now = machine.virtual_time()
+    groups = {}
+    for i, memcg in enumerate(machine.cfg.memcgs):
+        group = {"memory.current": machine.memcg.usage[i], "memory.events": machine.memcg.events[i],
+                 "memory.reclaim": machine.memcg.proactive[i]}
+        if i:
+            group["memory.pressure"] = machine.memcg_psi[i].snapshot(now)
+        groups[memcg.name or "/"] = group
+    return groups
 
 
 def policy_state(machine: Machine) -> dict[str, str]:

@@ -142,6 +142,7 @@ class Machine(PolicyHost):
         # memory pressure as PSI computes it, machine-wide and per process
         self.psi = PsiGroup("total")
         self.process_psi = [PsiGroup(p.name) for p in cfg.processes]
+        self.memcg_psi = [PsiGroup(m.name) for m in cfg.memcgs]  # memory.pressure of each cgroup but the root
         self.vmscan = Vmscan(self)
         self.allocator = PageAllocator(self)
         self.ctx = CoreContext(self)
@@ -252,11 +253,6 @@ class Machine(PolicyHost):
         """mem_cgroup_lruvec(): the lruvec of a memcg on a node."""
         return memcg * self.nr_nodes + nid
 
-    def memory_current(self) -> list[int]:
-        """memory.current of every memcg in pages: the resident folios
-        charged to it and to its descendants."""
-        return list(self.memcg.usage)
-
     def _memory_reclaim(self, memcg: int, nr_pages: int) -> None:
         """A write to memory.reclaim (memory_reclaim()): reclaim from the
         memcg a batch at a time until `nr_pages` are freed or
@@ -295,8 +291,14 @@ class Machine(PolicyHost):
         if duration_ns <= 0:
             return
         p.stats["stall_ns"] += duration_ns
-        for group in (self.psi, self.process_psi[p.pid]):
+        for group in self._psi_groups(p):
             group.task_stall(p.pid, start_ns, start_ns + duration_ns)
+
+    def _psi_groups(self, p: Process) -> list[PsiGroup]:
+        """The PSI groups a process's stalls count in: the machine's, its
+        own, and its cgroup's and each ancestor's below the root."""
+        return [self.psi, self.process_psi[p.pid],
+                *(self.memcg_psi[m] for m in self.memcg.ancestors[p.cfg.memcg] if m != 0)]
 
     def pressure(self) -> dict[str, dict[str, int | float]]:
         """PSI's memory figures now: the machine's ("total") and each process's."""
@@ -382,7 +384,7 @@ class Machine(PolicyHost):
             return
         if not p.started:
             p.started = True
-            for group in (self.psi, self.process_psi[p.pid]):
+            for group in self._psi_groups(p):
                 group.task_start(p.pid, p.clock)
         self.now = p.clock
         n = CHUNK
@@ -721,7 +723,7 @@ class Machine(PolicyHost):
         p.exit_reason = reason
         p.stats["exit_ns"] = p.clock
         if p.started:
-            for group in (self.psi, self.process_psi[p.pid]):
+            for group in self._psi_groups(p):
                 group.task_exit(p.pid, p.clock)
         anon = p.anon_pages
         resident = anon[f.node[anon] >= 0]

@@ -244,3 +244,12 @@ accesses = 6000
     assert write["requested"] == 256 and write["reclaimed"] >= 256, "a batch at a time until the amount is met"
     assert result["vmstat"]["pgsteal_direct"] == write["reclaimed"] and result["vmstat"]["pgscan_kswapd"] == 0
     assert result["memcgs"]["other"]["memory.current"] == result["processes"]["other"]["minflt"], "nothing of other's"
+
+
+def test_each_cgroup_has_its_memory_pressure():
+    result = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    victim = result["memcgs"]["victim"]["memory.pressure"]
+    assert victim["some_total_us"] == result["processes"]["victim"]["stall_ns"] // 1000 > 0
+    assert "memory.pressure" not in result["memcgs"]["/"], "the root's is /proc/pressure/memory"
+    calm = run(parse_scenario(noisy_neighbour()), check_invariants=True)
+    assert calm["memcgs"]["victim"]["memory.pressure"]["some_total_us"] == 0, "protected: no stall"
