@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
-from reclaim_ext.replay import ReplayFailed
+from reclaim_ext.policies import find_policy
+from reclaim_ext.replay import OPT, ReplayFailed
 from reclaim_ext.report import format_number, format_table
 from reclaim_ext.scenario import ReplayScenario, Scenario, ScenarioError, resolved_toml
 from reclaim_ext.stats import mean_std, welch_t_test
 from reclaim_ext.units import format_size, parse_size
+from simulator.policy import PolicyError
 
 GRID_FILE = "compare.json"
 RUNS_DIR = "runs"
@@ -130,6 +132,9 @@ def make_grid(scenarios: Sequence[str | Path | None], policies: Sequence[str], m
         raise ValueError("a policy is named twice")
     if baseline is not None and baseline not in policies:
         raise ValueError(f"the baseline {baseline!r} is not one of the policies compared ({', '.join(policies)})")
+    for policy in policies:  # a name that loads nothing is the user's mistake: say so before any run
+        if policy != OPT:
+            find_policy(policy)
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, not {seeds}")
     for spec in memory:
@@ -212,7 +217,7 @@ def run_cell(grid_json: dict[str, Any], cell_json: dict[str, Any]) -> dict[str, 
     except (RunFailed, ReplayFailed) as failed:
         result, record["error"] = failed.result, str(failed)
         record["kind"] = "replay" if "misses" in result else "machine"
-    except (ScenarioError, ValueError, OSError) as err:
+    except (ScenarioError, PolicyError, ValueError, OSError) as err:  # a policy the verifier rejects, say
         record["error"] = str(err)
         record["kind"] = "error"
         result = {}

@@ -110,7 +110,7 @@ def _memory(columns: Columns, seconds: list[float], title: str, out: Path) -> li
         _finish(ax)
     axes[0, 0].set_title(f"{title}: memory per node")
     axes[-1, 0].set_xlabel("virtual time (s)")
-    return _save(fig, out / "memory")
+    return save(fig, out / "memory")
 
 
 def _reclaim(columns: Columns, seconds: list[float], title: str, out: Path) -> list[Path]:
@@ -125,7 +125,7 @@ def _reclaim(columns: Columns, seconds: list[float], title: str, out: Path) -> l
         _finish(ax)
     axes[0].set_title(f"{title}: reclaim rates")
     axes[-1].set_xlabel("virtual time (s)")
-    return _save(fig, out / "reclaim")
+    return save(fig, out / "reclaim")
 
 
 def _pressure(columns: Columns, seconds: list[float], title: str, out: Path) -> list[Path]:
@@ -147,7 +147,7 @@ def _pressure(columns: Columns, seconds: list[float], title: str, out: Path) -> 
         _finish(psi_ax)
     stall_ax.set_title(f"{title}: pressure")
     axes[-1, 0].set_xlabel("virtual time (s)")
-    return _save(fig, out / "pressure")
+    return save(fig, out / "pressure")
 
 
 def _finish(ax) -> None:
@@ -177,7 +177,8 @@ def _number(text: str | None) -> float:
         return math.nan
 
 
-def _save(fig, base: Path) -> list[Path]:
+def save(fig, base: Path) -> list[Path]:
+    """The figure as BASE.png and BASE.svg, the SVG reproducible."""
     import matplotlib
     import matplotlib.pyplot as plt
 

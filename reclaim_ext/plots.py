@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reclaim_ext.compare import Comparison
 
-FORMATS = ("png", "svg")
+from reclaim_ext.plot_run import rates, save
 
 
 def plot_comparison(c: Comparison, metric: str, out: Path) -> list[Path]:
@@ -63,7 +63,7 @@ def _memory_curve(c: Comparison, scenario: str, metric: str, out: Path) -> list[
     ax.set_title(f"{scenario}: {METRICS[metric].title} against memory")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, out / f"{scenario}-{metric}-by-memory")
+    return save(fig, out / f"{scenario}-{metric}-by-memory")
 
 
 def _timeseries(c: Comparison, scenario: str, memory: str, out: Path) -> list[Path]:
@@ -84,7 +84,7 @@ def _timeseries(c: Comparison, scenario: str, memory: str, out: Path) -> list[Pa
         refaults = [row["workingset_refault_anon"] + row["workingset_refault_file"] for row in rows]
         stall = [row.get("stall_ns", 0) / 1e6 for row in rows]
         axes[0].plot(seconds, free, label=policy)
-        axes[1].plot(seconds[1:], _rate(seconds, refaults), label=policy)
+        axes[1].plot(seconds[1:], rates(seconds, refaults), label=policy)
         axes[2].plot(seconds, stall, label=policy)
     for ax, title in zip(axes, ("free pages", "refaults / s", "stall time ms (cumulative)")):
         ax.set_ylabel(title)
@@ -92,28 +92,8 @@ def _timeseries(c: Comparison, scenario: str, memory: str, out: Path) -> list[Pa
     axes[0].set_title(f"{scenario}, memory {memory}, seed {c.grid.seeds[0]}")
     axes[0].legend()
     axes[-1].set_xlabel("virtual time (s)")
-    return _save(fig, out / f"{scenario}-{_safe(memory)}-timeseries")
-
-
-def _rate(seconds: list[float], cumulative: list[float]) -> list[float]:
-    return [(b - a) / (t1 - t0) if t1 > t0 else 0.0
-            for a, b, t0, t1 in zip(cumulative, cumulative[1:], seconds, seconds[1:])]
+    return save(fig, out / f"{scenario}-{_safe(memory)}-timeseries")
 
 
 def _safe(memory: str) -> str:
     return memory.replace("%", "pct").replace("/", "_")
-
-
-def _save(fig, base: Path) -> list[Path]:
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    base.parent.mkdir(parents=True, exist_ok=True)
-    paths = [base.with_suffix(f".{fmt}") for fmt in FORMATS]
-    fig.tight_layout()
-    # reproducible SVGs: no date, and ids from a fixed salt, not a random one
-    with matplotlib.rc_context({"svg.hashsalt": "reclaim-ext"}):
-        for path in paths:
-            fig.savefig(path, metadata={"Date": None} if path.suffix == ".svg" else {})
-    plt.close(fig)
-    return paths

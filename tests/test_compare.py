@@ -11,7 +11,14 @@ import pytest
 from test_cli import run_cli
 
 from reclaim_ext import compare as compare_module
-from reclaim_ext.compare import Cell, Comparison, Grid, compare, load_comparison, render_tables
+from reclaim_ext.compare import (
+    Cell,
+    Comparison,
+    Grid,
+    compare,
+    load_comparison,
+    render_tables,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "compare_table.txt"
 
@@ -190,3 +197,17 @@ def test_cells_are_named_by_what_they_ran(tiny, tmp_path):
     other = Grid.from_json({**c.grid.to_json(), "scenarios": {"tiny": TINY.replace("5000", "6000")}})
     cell = Cell("tiny", "lru", "100%", 5)
     assert c.grid.digest(cell) != other.digest(cell)
+
+
+def test_a_policy_that_does_not_exist_is_named_before_anything_runs(capsys, tiny, tmp_path):
+    code, _, err = run_cli(capsys, "compare", str(tiny), "--policy", "lru", "--policy", "nosuch",
+                           "--out", str(tmp_path / "out"))
+    assert code == 2 and "unknown policy 'nosuch'" in err and not (tmp_path / "out").exists()
+
+
+def test_a_policy_the_verifier_rejects_is_a_failed_run_not_a_crash(tmp_path, tiny):
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""Rejected."""\nimport os\n')
+    c = compare([tiny], ["lru", str(bad)], out=tmp_path / "out")
+    (failed,) = [r for r in c.runs if r["error"]]
+    assert "rejected by the verifier" in failed["error"] and "failed:" in c.text()
