@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reclaim_ext.plot_run import rates, save
+
 if TYPE_CHECKING:
     from reclaim_ext.compare import Comparison
-
-from reclaim_ext.plot_run import rates, save
 
 
 def plot_comparison(c: Comparison, metric: str, out: Path) -> list[Path]:
