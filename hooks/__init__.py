@@ -8,7 +8,7 @@ interface version it was written for in ``INTERFACE_VERSION``.
 import pluggy
 
 # (major, minor): a policy written for (1, m) runs on any (1, n) with n >= m.
-INTERFACE_VERSION = (1, 2)
+INTERFACE_VERSION = (1, 3)
 
 # What each version added, oldest first; the last is INTERFACE_VERSION. The
 # docstrings and comments in hooks/ mark each addition ("Since: 1.1").
@@ -37,6 +37,13 @@ INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
             "ghost lists (ctx.ghost_list_create, RefaultBatch.ghost): ordered lists of evicted "
             "folios, ARC's B1/B2 and S3-FIFO's G; ctx.node_pages; list_add takes a folio "
             "named twice"
+        ),
+    ),
+    (
+        (1, 3),
+        (
+            "memory cgroups: ScanRequest.target_memcg; the core scales any policy's "
+            "scan decision by the memcg's unprotected part (apply_proportional_protection)"
         ),
     ),
 )

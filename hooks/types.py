@@ -123,6 +123,11 @@ class ScanRequest:
     # WORKINGSET_ACTIVATE_{ANON,FILE} on this lruvec since the end of the last
     # reclaim run (the kernel's snapshot_refaults)
     refaults_since_snapshot: tuple[int, int] = (0, 0)
+    # Since 1.3: the memcg whose subtree is reclaimed (the kernel's
+    # sc->target_mem_cgroup): 0, the root, for kswapd and direct reclaim;
+    # the memcg over memory.max or written memory.reclaim otherwise. The
+    # core has already applied memory.min/low protection relative to it.
+    target_memcg: int = 0
     # the current call
     lru_type: int = LRU_FILE
     nr_to_scan: int = 0

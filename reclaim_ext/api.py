@@ -22,6 +22,7 @@ from simulator.context import PolicyContextError
 from simulator.invariants import InvariantError
 from simulator.invariants import check_invariants as _check_invariants
 from simulator.vmscan import ReclaimError
+from simulator.config import PAGE_SIZE
 from simulator.errors import SimulationError
 from simulator.events import EventStream
 from simulator.machine import Machine
@@ -157,12 +158,16 @@ def collect_results(machine: Machine, error: str | None = None) -> dict[str, Any
 
 
 def memcg_results(machine: Machine) -> dict[str, dict[str, Any]]:
-    """Each cgroup's files as the kernel shows them ("/" is the root, which
-    has no memory.pressure of its own: /proc/pressure/memory is its)."""
+    """Each cgroup's files as the kernel shows them, sizes in bytes ("/" is
+    the root, which has no memory.pressure of its own: /proc/pressure/memory
+    is its)."""
     now = machine.virtual_time()
     groups = {}
     for i, memcg in enumerate(machine.cfg.memcgs):
-        group = {"memory.current": machine.memcg.usage[i], "memory.events": machine.memcg.events[i],
+        group = {"memory.current": machine.memcg.usage[i] * PAGE_SIZE,
+                 "memory.swap.current": machine.memcg.swap_usage[i] * PAGE_SIZE,
+                 "memory.stat": machine.memcg.stat(i),
+                 "memory.events": machine.memcg.events[i],
                  "memory.reclaim": machine.memcg.proactive[i]}
         if i:
             group["memory.pressure"] = machine.memcg_psi[i].snapshot(now)

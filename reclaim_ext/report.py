@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulator.memcontrol import MEMORY_EVENTS
 from simulator.psi import format_pressure
 
 PROCESS_COLUMNS = (
@@ -72,7 +73,26 @@ def format_summary(result: dict[str, Any]) -> str:
     vm_table = format_table(["vmstat"] + [f"node{n}" for n in nodes] + ["total"], vm_rows)
     pressure = result.get("pressure")
     psi = f"\nmemory pressure (PSI, /proc/pressure/memory):\n{format_pressure(pressure['total'])}" if pressure else ""
-    return f"{head}\n{format_ejections(result.get('ejections', []))}\n{proc_table}\n\n{vm_table}\n{psi}"
+    groups = result.get("memcgs", {})
+    cgroups = f"\n{format_cgroups(groups)}\n" if len(groups) > 1 else ""
+    return f"{head}\n{format_ejections(result.get('ejections', []))}\n{proc_table}\n{cgroups}\n{vm_table}\n{psi}"
+
+
+def format_cgroups(groups: dict[str, dict[str, Any]]) -> str:
+    """A row per cgroup below the root: its size, its reclaim, and its
+    memory.events, each counted over its subtree as the kernel shows them."""
+    rows = []
+    for name, g in groups.items():
+        if name == "/":
+            continue
+        stat = g["memory.stat"]
+        rows.append([name, g["memory.current"] // 1024, stat["anon"] // 1024, stat["file"] // 1024,
+                     stat["pgscan"], stat["pgsteal"], stat["pgmajfault"],
+                     stat["workingset_refault_anon"] + stat["workingset_refault_file"],
+                     *(g["memory.events"][e] for e in MEMORY_EVENTS)])
+    headers = ["cgroup", "current KiB", "anon KiB", "file KiB", "pgscan", "pgsteal", "pgmajfault", "refaults",
+               *MEMORY_EVENTS]
+    return format_table(headers, rows)
 
 
 def format_ejections(ejections: list[dict[str, Any]]) -> str:
@@ -140,11 +160,24 @@ def write_results(out: Path, result: dict[str, Any], scenario_toml: str) -> None
     for name, snapshot in result["pressure"].items():
         (out / "pressure" / ("memory" if name == "total" else f"{name}.memory.pressure")).write_text(
             format_pressure(snapshot))
+    for name, group in result.get("memcgs", {}).items():
+        _write_cgroup(out / "cgroup" / name.strip("/"), group)
     for nid, node in result["nodes"].items():
         (out / f"node{nid}").mkdir(exist_ok=True)
         (out / f"node{nid}" / "vmstat").write_text(format_vmstat({**node["gauges"], **node["vmstat"]}))
     _write_csv(out / "processes.csv", [{"process": name, **p} for name, p in result["processes"].items()])
     _write_csv(out / "timeseries.csv", result["timeseries"])
+
+
+def _write_cgroup(directory: Path, group: dict[str, Any]) -> None:
+    """A cgroup's memory.* files, in the kernel's formats."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "memory.current").write_text(f"{group['memory.current']}\n")
+    (directory / "memory.swap.current").write_text(f"{group['memory.swap.current']}\n")
+    (directory / "memory.stat").write_text(format_vmstat(group["memory.stat"]))
+    (directory / "memory.events").write_text(format_vmstat(group["memory.events"]))
+    if "memory.pressure" in group:
+        (directory / "memory.pressure").write_text(format_pressure(group["memory.pressure"]))
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

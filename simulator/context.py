@@ -180,7 +180,7 @@ class CoreContext:
     def count_event(self, name: str, lruvec: int, nr: int) -> None:
         if name not in POLICY_EVENTS:
             raise PolicyContextError(f"count_event: a policy may count only {', '.join(POLICY_EVENTS)}, not {name!r}")
-        self._m.vmstat.count(self._m.lruvec_node[lruvec], EVENT_INDEX[name], int(nr))
+        self._m.vmstat.count(lruvec, EVENT_INDEX[name], int(nr))
         if name == "pgactivate" and self._m.events.enabled:  # the kernel's trace_mm_lru_activate, per batch here
             self._m.events.emit("mm_lru_activate", self._m.now, lruvec=lruvec, nr=int(nr), policy=self._m.policy.name)
 

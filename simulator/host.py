@@ -85,11 +85,10 @@ class PolicyHost:
         key = f.lruvec[folios].astype(np.int64) * 2 + f.type[folios]
         for k, sel in group_by(key):
             lruvec, lru_type = k // 2, k % 2
-            nid = self.lruvec_node[lruvec]
             nr_activate = int(np.count_nonzero(activate[sel]))
-            self.vmstat.count(nid, WORKINGSET_EVENTS[lru_type][0], len(folios[sel]))
-            self.vmstat.count(nid, WORKINGSET_EVENTS[lru_type][1], nr_activate)
-            self.vmstat.count(nid, WORKINGSET_EVENTS[lru_type][2], int(np.count_nonzero(restore[sel])))
+            self.vmstat.count(lruvec, WORKINGSET_EVENTS[lru_type][0], len(folios[sel]))
+            self.vmstat.count(lruvec, WORKINGSET_EVENTS[lru_type][1], nr_activate)
+            self.vmstat.count(lruvec, WORKINGSET_EVENTS[lru_type][2], int(np.count_nonzero(restore[sel])))
             if nr_activate:
                 ws.age_nonresident(lruvec, nr_activate)
         return activate, restore

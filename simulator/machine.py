@@ -133,8 +133,9 @@ class Machine(PolicyHost):
 
         self._layout_pages()
         self.lists = LruLists(self.folios)
-        self.workingset = Workingset(self.folios.nr_pages, self.nr_lruvecs)
-        self.vmstat = VmStat(len(self.nodes))
+        self.workingset = Workingset(self.folios.nr_pages, self.nr_lruvecs,
+                                     [self.lruvec_ancestors(lruvec) for lruvec in range(self.nr_lruvecs)])
+        self.vmstat = VmStat(len(self.nodes), self.nr_memcgs)
         self.swap = SwapSpace(cfg.swap.pages)
         self.swap_dev = BlockDevice(cfg.swap.device, "swap")
         self.backing_dev = BlockDevice(cfg.backing, "backing")
@@ -252,6 +253,11 @@ class Machine(PolicyHost):
     def memcg_lruvec(self, memcg: int, nid: int) -> int:
         """mem_cgroup_lruvec(): the lruvec of a memcg on a node."""
         return memcg * self.nr_nodes + nid
+
+    def lruvec_ancestors(self, lruvec: int) -> list[int]:
+        """The lruvec, then parent_lruvec() of it up to the root's, on its node."""
+        nid = self.lruvec_node[lruvec]
+        return [self.memcg_lruvec(memcg, nid) for memcg in self.memcg.ancestors[self.lruvec_memcg[lruvec]]]
 
     def _memory_reclaim(self, memcg: int, nr_pages: int) -> None:
         """A write to memory.reclaim (memory_reclaim()): reclaim from the
@@ -611,8 +617,10 @@ class Machine(PolicyHost):
         for nid, sel in group_by(self.folios.node[pages]):
             nr_minor, nr_major = int(np.count_nonzero(minor[sel])), int(np.count_nonzero(major[sel]))
             nr_swapin, nr_read = int(np.count_nonzero(swapin[sel])), int(np.count_nonzero(file_read[sel]))
-            self.vmstat.count(nid, VmEvent.PGFAULT, nr_minor + nr_major)
-            self.vmstat.count(nid, VmEvent.PGMAJFAULT, nr_major)
+            # faults count in the faulting task's memcg (count_memcg_event_mm)
+            lruvec = self.memcg_lruvec(p.cfg.memcg, nid)
+            self.vmstat.count(lruvec, VmEvent.PGFAULT, nr_minor + nr_major)
+            self.vmstat.count(lruvec, VmEvent.PGMAJFAULT, nr_major)
             self.vmstat.count(nid, VmEvent.PSWPIN, nr_swapin)
             self.vmstat.count(nid, VmEvent.PGPGIN, (nr_swapin + nr_read) * KIB_PER_PAGE)
 

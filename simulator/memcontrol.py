@@ -16,13 +16,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulator.config import PAGE_SIZE
 from simulator.page_alloc import JIFFY_NS
+from simulator.vmstat import EVENT_INDEX
 from simulator.vmscan import MAX_RECLAIM_RETRIES
 
 if TYPE_CHECKING:
     from simulator.machine import Machine, Process
 
 MEMORY_EVENTS = ("low", "high", "max", "oom", "oom_kill")
+# memory.stat's events (memcg_vm_event_stat[]), each the vmstat counters it sums
+MEMORY_STAT_EVENTS = {
+    "workingset_refault_anon": ("workingset_refault_anon",),
+    "workingset_refault_file": ("workingset_refault_file",),
+    "workingset_activate_anon": ("workingset_activate_anon",),
+    "workingset_activate_file": ("workingset_activate_file",),
+    "workingset_restore_anon": ("workingset_restore_anon",),
+    "workingset_restore_file": ("workingset_restore_file",),
+    "pgscan": ("pgscan_kswapd", "pgscan_direct"),
+    "pgsteal": ("pgsteal_kswapd", "pgsteal_direct"),
+    "pgscan_kswapd": ("pgscan_kswapd",),
+    "pgscan_direct": ("pgscan_direct",),
+    "pgsteal_kswapd": ("pgsteal_kswapd",),
+    "pgsteal_direct": ("pgsteal_direct",),
+    "pgfault": ("pgfault",),
+    "pgmajfault": ("pgmajfault",),
+    "pgrefill": ("pgrefill",),
+    "pgactivate": ("pgactivate",),
+    "pgdeactivate": ("pgdeactivate",),
+}
 HZ = 250
 MEMCG_CHARGE_BATCH = 64
 MEMCG_DELAY_PRECISION_SHIFT = 20
@@ -136,12 +158,14 @@ class MemCgroups:
         return overage
 
     # -- protection: memory.min and memory.low ------------------------------
-    def calculate_protection(self) -> tuple[list[int], list[int]]:
-        """mem_cgroup_calculate_protection() for global reclaim (the root's
-        subtree): each memcg's effective min and low. A top-level memcg
-        gets its settings; deeper ones effective_protection(): its usage
-        up to its setting, shared out in proportion to usage when its
-        siblings together claim more than the parent's effective value."""
+    def calculate_protection(self, root: int = 0) -> tuple[list[int], list[int]]:
+        """mem_cgroup_calculate_protection() for reclaim of `root`'s subtree
+        (the root memcg: global reclaim): each memcg's effective min and
+        low. A child of `root` gets its settings; deeper ones
+        effective_protection(): its usage up to its setting, shared out in
+        proportion to usage when its siblings together claim more than the
+        parent's effective value. `root` itself, the target of the
+        reclaim, and memcgs outside its subtree are unprotected."""
         n = len(self.cfg)
         emin, elow = [0] * n, [0] * n
         children_min, children_low = [0] * n, [0] * n  # page_counter's children_{min,low}_usage
@@ -149,14 +173,43 @@ class MemCgroups:
             c = self.cfg[memcg]
             children_min[c.parent] += min(self.usage[memcg], c.min)
             children_low[c.parent] += min(self.usage[memcg], c.low)
-        for memcg in range(1, n):  # parents before children
+        for memcg in self.subtree[root]:  # parents before children
             c = self.cfg[memcg]
-            if c.parent == 0:
+            if memcg == root or not self.usage[memcg]:
+                continue
+            if c.parent == root:
                 emin[memcg], elow[memcg] = c.min, c.low
                 continue
             emin[memcg] = _effective(self.usage[memcg], c.min, emin[c.parent], children_min[c.parent])
             elow[memcg] = _effective(self.usage[memcg], c.low, elow[c.parent], children_low[c.parent])
         return emin, elow
+
+    # -- memory.stat -----------------------------------------------------------
+    def stat(self, memcg: int) -> dict[str, int]:
+        """memory.stat as memory_stat_format() prints it, for the memcg and
+        its descendants: the LRU sizes in bytes (MGLRU's generations map
+        to active and inactive as lru_gen_is_active() says), then the
+        events counted in its lruvecs."""
+        lruvecs = self.lruvecs(memcg)
+        active, inactive = [0, 0], [0, 0]
+        for lruvec in lruvecs:
+            (a_anon, a_file), (i_anon, i_file) = self.m.lruvec_active_inactive(lruvec)
+            active[0] += a_anon
+            active[1] += a_file
+            inactive[0] += i_anon
+            inactive[1] += i_file
+        stat = {
+            "anon": (active[0] + inactive[0]) * PAGE_SIZE,
+            "file": (active[1] + inactive[1]) * PAGE_SIZE,
+            "inactive_anon": inactive[0] * PAGE_SIZE,
+            "active_anon": active[0] * PAGE_SIZE,
+            "inactive_file": inactive[1] * PAGE_SIZE,
+            "active_file": active[1] * PAGE_SIZE,
+        }
+        events = sum(self.m.vmstat.memcg_events(member) for member in self.subtree[memcg])
+        for name, parts in MEMORY_STAT_EVENTS.items():
+            stat[name] = int(sum(events[EVENT_INDEX[part]] for part in parts))
+        return stat
 
     def lruvecs(self, memcg: int) -> list[int]:
         """The lruvecs of a memcg and its descendants, node by node."""

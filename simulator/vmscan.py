@@ -13,7 +13,8 @@ and failure counting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,6 +92,9 @@ class Vmscan:
         # reclaim in progress (kept here, not in the policy's ScanRequest)
         self.memcg_low_reclaim = False
         self.memcg_low_skipped = False
+        # each memcg's effective (memory.min, memory.low) in the reclaim in
+        # progress, for apply_proportional_protection(); None: no memcgs
+        self.protection: tuple[list[int], list[int]] | None = None
         # sc->nr.file_taken and sc->nr.unqueued_dirty of the current shrink_node()
         self.nr_file_taken = 0
         self.nr_unqueued_dirty = 0
@@ -98,7 +102,8 @@ class Vmscan:
     # ------------------------------------------------------------------
     # scan control
     # ------------------------------------------------------------------
-    def scan_control(self, reason: ReclaimReason, nid: int, nr_to_reclaim: int, priority: int = DEF_PRIORITY) -> ScanRequest:
+    def scan_control(self, reason: ReclaimReason, nid: int, nr_to_reclaim: int, priority: int = DEF_PRIORITY,
+                     target_memcg: int = 0) -> ScanRequest:
         return ScanRequest(
             reason=reason,
             node=nid,
@@ -107,6 +112,7 @@ class Vmscan:
             nr_to_reclaim=nr_to_reclaim,
             swappiness=self.m.cfg.swappiness,
             may_swap=True,
+            target_memcg=target_memcg,
         )
 
     def _prepare(self, sc: ScanRequest, lruvec: int) -> None:
@@ -133,7 +139,7 @@ class Vmscan:
         Any progress tells a hopeless kswapd to try again."""
         before = sc.nr_reclaimed
         self.nr_file_taken = self.nr_unqueued_dirty = 0
-        for lruvec in self._unprotected(nid, sc):
+        for lruvec in self._unprotected(self.m.node_lruvecs[nid], sc):
             self.shrink_lruvec(lruvec, sc)
         # PGDAT_DIRTY: every file folio kswapd took was dirty and not queued
         # for I/O: let kswapd write such folios itself from now on
@@ -144,30 +150,62 @@ class Vmscan:
             self.kswapd[nid].failures = 0
         return reclaimed
 
-    def _unprotected(self, nid: int, sc: ScanRequest) -> list[int]:
-        """shrink_node_memcgs()'s protection: global reclaim skips a memcg
-        whose usage is within its effective memory.min, and one within its
+    def _unprotected(self, lruvecs: list[int], sc: ScanRequest) -> list[int]:
+        """shrink_node_memcgs()'s protection: reclaim skips a memcg whose
+        usage is within its effective memory.min, and one within its
         effective memory.low unless a pass that skipped such memcgs freed
         nothing (memcg_low_reclaim), counting memory.events low when it
-        reclaims one anyway."""
+        reclaims one anyway. Protection is relative to the reclaim's
+        target (mem_cgroup_calculate_protection(target, memcg)): the target
+        itself is never protected from its own reclaim."""
         m = self.m
-        lruvecs = m.node_lruvecs[nid]
-        if not sc.global_reclaim or m.nr_memcgs == 1:
+        if m.nr_memcgs == 1:
+            self.protection = None
             return lruvecs
-        emin, elow = m.memcg.calculate_protection()
+        emin, elow = self.protection = m.memcg.calculate_protection(sc.target_memcg)
         usage = m.memcg.usage
         chosen = []
         for lruvec in lruvecs:
             memcg = m.lruvec_memcg[lruvec]
-            if memcg and usage[memcg] <= emin[memcg]:
+            if emin[memcg] and usage[memcg] <= emin[memcg]:
                 continue
-            if memcg and usage[memcg] <= elow[memcg]:
+            if elow[memcg] and usage[memcg] <= elow[memcg]:
                 if not self.memcg_low_reclaim:
                     self.memcg_low_skipped = True
                     continue
                 m.memcg.event(memcg, "low")
             chosen.append(lruvec)
         return chosen
+
+    def _apply_proportional_protection(self, lruvec: int, sc: ScanRequest, decision: ScanDecision) -> ScanDecision:
+        """apply_proportional_protection(), for any policy's decision (the
+        kernel applies it in get_scan_count() and in MGLRU's
+        get_nr_to_scan()): a memcg above its protection is scanned in
+        proportion to its unprotected part, so reclaim pressure grows
+        smoothly as usage leaves memory.low behind instead of jumping from
+        nothing to everything. The kernel scales each list's size before
+        the priority shift; scaling the planned scan is the same ratio.
+        Each list keeps SWAP_CLUSTER_MAX >> priority, so reclaim moves on
+        without dropping the priority further than it must."""
+        if self.protection is None:
+            return decision
+        memcg = self.m.lruvec_memcg[lruvec]
+        emin, elow = self.protection[0][memcg], self.protection[1][memcg]
+        if not (emin or elow):
+            return decision
+        if not self.memcg_low_reclaim and elow > emin:
+            protection = elow
+            self.memcg_low_skipped = True  # memory.low scaling: retry before OOM
+        else:
+            protection = emin
+        cgroup_size = max(self.m.memcg.usage[memcg], protection)
+        floor = SWAP_CLUSTER_MAX >> sc.priority
+
+        def scaled(nr: int) -> int:
+            return max(nr - nr * protection // (cgroup_size + 1), floor) if nr else 0
+
+        return replace(decision, scan=(scaled(decision.scan[0]), scaled(decision.scan[1])),
+                       age=(scaled(decision.age[0]), scaled(decision.age[1])))
 
     def shrink_lruvec(self, lruvec: int, sc: ScanRequest) -> None:
         """shrink_lruvec(): walk the policy's scan decision in chunks of
@@ -179,6 +217,7 @@ class Vmscan:
         decision = m.policy.should_reclaim(m.ctx, sc) if m.policy.should_reclaim else None
         if decision is None:
             decision = self.default_decision(sc)
+        decision = self._apply_proportional_protection(lruvec, sc, decision)
         # nr[] in the kernel's order: (type, is_age) pairs
         nr = [decision.scan[LRU_ANON], decision.age[LRU_ANON], decision.scan[LRU_FILE], decision.age[LRU_FILE]]
         targets = list(nr)
@@ -266,7 +305,7 @@ class Vmscan:
         scanned = int(m.policy.age(m.ctx, sc) or 0)
         sc.balance = False
         if scanned:
-            m.vmstat.count(sc.node, VmEvent.PGREFILL, scanned)
+            m.vmstat.count(sc.lruvec, VmEvent.PGREFILL, scanned)
             m.charge(scanned * m.cfg.costs.scan_ns)
         if m.events.enabled:
             m.events.emit("mm_vmscan_lru_shrink_active", m.now, nid=sc.node, nr_taken=scanned, nr_to_scan=nr,
@@ -286,7 +325,7 @@ class Vmscan:
                 lru_type = sc.lru_type = answer.lru_type
             if answer.nr_used is not None:
                 used = max(0, int(answer.nr_used))
-        victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type, sc.node)
+        victims, nr_scanned = self._validate_victims(answer, lruvec, lru_type)
         if m.events.enabled:
             m.events.emit("mm_vmscan_lru_isolate", m.now, nid=sc.node, lruvec=lruvec, nr_requested=nr_to_scan,
                           nr_scanned=nr_scanned, nr_taken=len(victims), lru=LRU_TYPE_NAMES[lru_type])
@@ -295,8 +334,8 @@ class Vmscan:
         isolated_from = m.lists.page_list[victims].copy()
         m.lists.delete(victims)
         if sc.reason in PGSCAN:
-            m.vmstat.count(sc.node, PGSCAN[sc.reason], nr_scanned)
-        m.vmstat.count(sc.node, PGSCAN_TYPE[lru_type], nr_scanned)
+            m.vmstat.count(lruvec, PGSCAN[sc.reason], nr_scanned)
+        m.vmstat.count(lruvec, PGSCAN_TYPE[lru_type], nr_scanned)
         m.charge(nr_scanned * m.cfg.costs.scan_ns)
         sc.nr_scanned += nr_scanned
 
@@ -304,8 +343,8 @@ class Vmscan:
         stat.nr_taken = nr_scanned
         sc.nr_reclaimed += stat.nr_reclaimed
         if sc.reason in PGSTEAL:
-            m.vmstat.count(sc.node, PGSTEAL[sc.reason], stat.nr_reclaimed)
-        m.vmstat.count(sc.node, PGSTEAL_TYPE[lru_type], stat.nr_reclaimed)
+            m.vmstat.count(lruvec, PGSTEAL[sc.reason], stat.nr_reclaimed)
+        m.vmstat.count(lruvec, PGSTEAL_TYPE[lru_type], stat.nr_reclaimed)
 
         # Every folio taken was dirty and not queued for I/O: the flushers
         # are behind, wake them. (The kernel counts dirty folios among all
@@ -343,7 +382,7 @@ class Vmscan:
                 m.events.emit("folio_putback", m.now, pfn=folio, list=where, reason=PutbackReason(reason).name.lower(),
                               policy=m.policy.name)
 
-    def _validate_victims(self, answer, lruvec: int, lru_type: int, nid: int) -> tuple[np.ndarray, int]:
+    def _validate_victims(self, answer, lruvec: int, lru_type: int) -> tuple[np.ndarray, int]:
         """The core trusts no answer: each victim must be resident on this
         lruvec, of this type, on a list, and named once. An untrusted
         policy's answer was checked by its guard (simulator/ejection.py),
@@ -370,7 +409,7 @@ class Vmscan:
             valid = valid[np.sort(first)]
         invalid = len(folios) - len(valid)
         if invalid:
-            self.m.vmstat.count(nid, VmEvent.PGPOLICY_INVALID, invalid)
+            self.m.vmstat.count(lruvec, VmEvent.PGPOLICY_INVALID, invalid)
         if nr_scanned < 0:
             nr_scanned = len(valid)
         return valid, max(nr_scanned, len(valid))
@@ -445,7 +484,7 @@ class Vmscan:
             deferred = victims[idx[~can_write]]
             f.flags[deferred] |= np.uint16(PG_reclaim)
             reasons[idx[~can_write]] = PutbackReason.ACTIVATE
-            m.vmstat.count(sc.node, VmEvent.NR_VMSCAN_IMMEDIATE_RECLAIM, len(deferred))
+            m.vmstat.count(sc.lruvec, VmEvent.NR_VMSCAN_IMMEDIATE_RECLAIM, len(deferred))
             idx = idx[can_write]
         elif not sc.may_writepage:
             reasons[idx] = PutbackReason.KEEP
@@ -503,28 +542,18 @@ class Vmscan:
     # direct reclaim
     # ------------------------------------------------------------------
     def try_to_free_pages(self, nodes: tuple[int, ...], preferred: int) -> int:
-        """try_to_free_pages() → do_try_to_free_pages(): shrink every node of
-        the zonelist at decreasing priority until SWAP_CLUSTER_MAX pages are
-        reclaimed."""
+        """try_to_free_pages(): global direct reclaim, every node of the
+        zonelist, until SWAP_CLUSTER_MAX pages are reclaimed."""
         m = self.m
         m.vmstat.count(preferred, VmEvent.ALLOCSTALL_NORMAL)
         sc = self.scan_control(ReclaimReason.DIRECT, preferred, SWAP_CLUSTER_MAX)
-        self.memcg_low_reclaim = self.memcg_low_skipped = False
-        for low_reclaim in (False, True):
-            self.memcg_low_reclaim = low_reclaim
-            for priority in range(DEF_PRIORITY, -1, -1):
-                sc.priority = priority
-                sc.nr_scanned = 0
-                for nid in nodes:
-                    sc.node = nid
-                    self.shrink_node(nid, sc)
-                if sc.nr_reclaimed >= sc.nr_to_reclaim:
-                    break
-            # do_try_to_free_pages(): nothing freed while memory.low kept
-            # memcgs out: again, with them in
-            if sc.nr_reclaimed or not self.memcg_low_skipped:
-                break
-        self.memcg_low_reclaim = False
+
+        def shrink_zones(sc: ScanRequest) -> None:
+            for nid in nodes:
+                sc.node = nid
+                self.shrink_node(nid, sc)
+
+        self.do_try_to_free_pages(sc, shrink_zones)
         for nid in nodes:
             self.snapshot_refaults(nid)
         return sc.nr_reclaimed
@@ -533,19 +562,40 @@ class Vmscan:
                                      reason: ReclaimReason = ReclaimReason.MEMCG) -> int:
         """try_to_free_mem_cgroup_pages(): reclaim at least SWAP_CLUSTER_MAX
         pages from a memcg and its descendants, lruvec by lruvec on every
-        node, at decreasing priority. Counted as direct reclaim, as the
-        kernel counts a charging task's reclaim."""
+        node, stopping as soon as the goal is met (a partial walk). Counted
+        as direct reclaim, as the kernel counts a charging task's reclaim."""
         lruvecs = self.m.memcg.lruvecs(memcg)
-        sc = self.scan_control(reason, self.m.lruvec_node[lruvecs[0]], max(nr_pages, SWAP_CLUSTER_MAX))
-        for priority in range(DEF_PRIORITY, -1, -1):
-            sc.priority = priority
-            sc.nr_scanned = 0
-            for lruvec in lruvecs:
+        sc = self.scan_control(reason, self.m.lruvec_node[lruvecs[0]], max(nr_pages, SWAP_CLUSTER_MAX),
+                               target_memcg=memcg)
+
+        def shrink_memcgs(sc: ScanRequest) -> None:
+            for lruvec in self._unprotected(lruvecs, sc):
                 sc.node = self.m.lruvec_node[lruvec]
                 self.shrink_lruvec(lruvec, sc)
                 if sc.nr_reclaimed >= sc.nr_to_reclaim:
-                    return sc.nr_reclaimed
+                    return
+
+        self.do_try_to_free_pages(sc, shrink_memcgs)
         return sc.nr_reclaimed
+
+    def do_try_to_free_pages(self, sc: ScanRequest, shrink: Callable[[ScanRequest], None]) -> None:
+        """do_try_to_free_pages(): shrink at decreasing priority until the
+        goal is met. A run that freed nothing while memory.low kept memcgs
+        out is repeated with them in (memcg_low_reclaim): untapped
+        reserves before OOM."""
+        self.memcg_low_skipped = False
+        for low_reclaim in (False, True):
+            self.memcg_low_reclaim = low_reclaim
+            for priority in range(DEF_PRIORITY, -1, -1):
+                sc.priority = priority
+                sc.nr_scanned = 0
+                shrink(sc)
+                if sc.nr_reclaimed >= sc.nr_to_reclaim:
+                    break
+            if sc.nr_reclaimed or not self.memcg_low_skipped:
+                break
+            self.memcg_low_skipped = False
+        self.memcg_low_reclaim = False
 
     # ------------------------------------------------------------------
     # kswapd

@@ -1,9 +1,13 @@
-"""Event counters with the kernel's /proc/vmstat names, per node.
+"""Event counters with the kernel's /proc/vmstat names, per lruvec.
 
 Counters are plain int64 arrays indexed by the position of the name in
 VM_EVENTS; vmscan and the fault paths bump them by index (cheap), reports
-read them by name. The machine-wide /proc/vmstat is the sum over nodes, as
-the kernel sums its per-node and per-cpu counters.
+read them by name. As the kernel keeps its reclaim and fault events per
+(memcg, node) (the lruvec's and the memcg's stats), so does this: a row per
+lruvec. /proc/vmstat's per-node view sums a node's lruvecs, the
+machine-wide one all of them, and a memcg's memory.stat its subtree's.
+Events that belong to no memcg (kswapd's, allocstall) count in the node's
+root lruvec, whose index is the node id.
 """
 
 from __future__ import annotations
@@ -63,16 +67,25 @@ POLICY_EVENTS = ("pgactivate", "pgdeactivate", "pgrotated", "pgrefill")
 
 
 class VmStat:
-    """Per-node event counters."""
+    """Event counters per lruvec (lruvec = memcg * nr_nodes + nid)."""
 
-    def __init__(self, nr_nodes: int) -> None:
-        self.events = np.zeros((nr_nodes, len(VM_EVENTS)), np.int64)
+    def __init__(self, nr_nodes: int, nr_memcgs: int = 1) -> None:
+        self.nr_nodes = nr_nodes
+        self.events = np.zeros((nr_memcgs * nr_nodes, len(VM_EVENTS)), np.int64)
 
-    def count(self, node: int, event: int, nr: int = 1) -> None:
-        self.events[node, event] += nr
+    def count(self, lruvec: int, event: int, nr: int = 1) -> None:
+        """Count in an lruvec; a node id names the node's root lruvec."""
+        self.events[lruvec, event] += nr
+
+    def node_events(self, node: int) -> np.ndarray:
+        return self.events[node :: self.nr_nodes].sum(axis=0)
+
+    def memcg_events(self, memcg: int) -> np.ndarray:
+        """The memcg's own events, on every node (not its descendants')."""
+        return self.events[memcg * self.nr_nodes : (memcg + 1) * self.nr_nodes].sum(axis=0)
 
     def node_dict(self, node: int) -> dict[str, int]:
-        return dict(zip(VM_EVENTS, self.events[node].tolist()))
+        return dict(zip(VM_EVENTS, self.node_events(node).tolist()))
 
     def total_dict(self) -> dict[str, int]:
         return dict(zip(VM_EVENTS, self.events.sum(axis=0).tolist()))

@@ -28,6 +28,11 @@ when swap is possible), the page is part of the workingset: it is activated
 on refault (WORKINGSET_ACTIVATE), and if it was active before eviction
 (PG_workingset) the refault counts as a workingset restore.
 
+With memcgs, reclaiming a memcg reclaims its children in turn, so every
+page has an LRU position in each ancestor too: an lruvec's clock advances
+its ancestors' lruvecs' clocks on the same node with it (parent_lruvec()),
+and a refault is measured on the clock of the lruvec it was evicted from.
+
 Here: `nonresident_age` is one int per lruvec; a shadow is four per-folio
 arrays (the clock at eviction, the eviction lruvec, PG_workingset at
 eviction, and the policy's own value from folio_evicted). No bucket_order:
@@ -45,16 +50,20 @@ NO_SHADOW = -1
 
 
 class Workingset:
-    def __init__(self, nr_pages: int, nr_lruvecs: int) -> None:
+    def __init__(self, nr_pages: int, nr_lruvecs: int, lruvec_ancestors: list[list[int]] | None = None) -> None:
+        """`lruvec_ancestors[l]`: lruvec l and its ancestors' lruvecs on its
+        node, itself first (default: no memcgs, each lruvec its own root)."""
         self.nonresident_age = np.zeros(nr_lruvecs, np.int64)
+        self.ancestors = [np.asarray(chain, np.int64) for chain in lruvec_ancestors or [[l] for l in range(nr_lruvecs)]]
         self.shadow_age = np.full(nr_pages, NO_SHADOW, np.int64)
         self.shadow_lruvec = np.zeros(nr_pages, np.int32)
         self.shadow_workingset = np.zeros(nr_pages, bool)
         self.shadow_value = np.zeros(nr_pages, np.int64)
 
     def age_nonresident(self, lruvec: int, nr: int) -> None:
-        """workingset_age_nonresident(); with memcgs it will walk the ancestors."""
-        self.nonresident_age[lruvec] += nr
+        """workingset_age_nonresident(): the lruvec's clock and its
+        ancestors' advance together."""
+        self.nonresident_age[self.ancestors[lruvec]] += nr
 
     def evict(self, folios: np.ndarray, lruvec: int, workingset: np.ndarray, values: np.ndarray) -> None:
         """workingset_eviction(): each folio records the clock before it
@@ -65,7 +74,7 @@ class Workingset:
         self.shadow_lruvec[folios] = lruvec
         self.shadow_workingset[folios] = workingset
         self.shadow_value[folios] = values
-        self.nonresident_age[lruvec] = base + n
+        self.age_nonresident(lruvec, n)
 
     def has_shadow(self, folios: np.ndarray) -> np.ndarray:
         return self.shadow_age[folios] != NO_SHADOW

@@ -10,7 +10,13 @@ import pytest
 from reclaim_ext.api import run
 from reclaim_ext.scenario import ScenarioError, parse_scenario, to_config
 from simulator.lru import ClassicLRU
+from simulator.config import PAGE_SIZE
 from simulator.machine import Machine
+
+
+def pages(group: dict) -> int:
+    """memory.current is in bytes, as the kernel shows it."""
+    return group["memory.current"] // PAGE_SIZE
 
 GROUPS = """
 [machine]
@@ -90,7 +96,7 @@ def test_each_memcg_has_an_lruvec_on_each_node_and_a_process_charges_its_own():
 
 def test_memory_current_counts_descendants():
     result = run(parse_scenario(GROUPS), check_invariants=True)
-    current = {name: c["memory.current"] for name, c in result["memcgs"].items()}
+    current = {name: pages(c) for name, c in result["memcgs"].items()}
     assert current["web"] == current["web/db"] > 0, "web's only pages are db's"
     # the root holds its children's pages and its own process's ("init")
     assert current["/"] > current["web"] + current["batch"] > 0
@@ -105,13 +111,13 @@ LIMITED = GROUPS.replace('memory = "4MiB" }, { memory = "4MiB" }', 'memory = "64
 def test_a_group_over_its_max_reclaims_only_its_own_pages():
     result = run(parse_scenario(LIMITED), check_invariants=True)
     groups = result["memcgs"]
-    assert groups["web"]["memory.current"] <= 64, "memory.max 256KiB is 64 pages"
+    assert pages(groups["web"]) <= 64, "memory.max 256KiB is 64 pages"
     assert groups["web"]["memory.events"]["max"] > 0 and groups["web"]["memory.events"]["oom"] == 0
     assert result["vmstat"]["pswpout"] > 0, "db's anon went to swap"
     # the scan and init never met a limit: nothing of theirs was reclaimed
     footprint = result["processes"]["init"]["minflt"]
-    assert groups["batch"]["memory.current"] == result["processes"]["scan"]["majflt"]
-    assert groups["/"]["memory.current"] == groups["web"]["memory.current"] + groups["batch"]["memory.current"] + footprint
+    assert pages(groups["batch"]) == result["processes"]["scan"]["majflt"]
+    assert pages(groups["/"]) == pages(groups["web"]) + pages(groups["batch"]) + footprint
     assert result["vmstat"]["pgscan_kswapd"] == 0, "no global reclaim"
 
 
@@ -140,7 +146,7 @@ def test_a_protected_group_is_left_alone_while_others_have_reclaimable_memory(po
     protected = run(parse_scenario(noisy_neighbour()), policy=policy, check_invariants=True)
     exposed = run(parse_scenario(noisy_neighbour("0")), policy=policy, check_invariants=True)
     assert protected["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
-    assert protected["memcgs"]["victim"]["memory.current"] == 768, "its whole working set stays"
+    assert pages(protected["memcgs"]["victim"]) == 768, "its whole working set stays"
     assert protected["memcgs"]["victim"]["memory.events"]["low"] == 0
 
 
@@ -188,7 +194,7 @@ def test_memory_high_throttles_rather_than_kills():
     db = result["processes"]["db"]
     assert result["memcgs"]["web"]["memory.events"]["high"] > 0 and result["memcgs"]["web"]["memory.events"]["oom"] == 0
     assert db["exit"] == "" and db["stall_ns"] > 0, "throttled: a memory stall, no kill"
-    assert result["memcgs"]["web"]["memory.current"] > 64, "high is no hard limit"
+    assert pages(result["memcgs"]["web"]) > 64, "high is no hard limit"
 
 
 def test_the_high_delay_is_the_kernels():
@@ -208,7 +214,7 @@ def test_swap_max_0_keeps_a_groups_anon_in_memory():
     result = run(parse_scenario(text), check_invariants=True)
     exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
     assert result["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
-    assert result["memcgs"]["victim"]["memory.current"] == 768, "all of its anon stays"
+    assert pages(result["memcgs"]["victim"]) == 768, "all of its anon stays"
 
 
 def test_memory_reclaim_frees_what_was_asked_of_the_group_alone():
@@ -243,7 +249,7 @@ accesses = 6000
     (write,) = result["memcgs"]["job"]["memory.reclaim"]
     assert write["requested"] == 256 and write["reclaimed"] >= 256, "a batch at a time until the amount is met"
     assert result["vmstat"]["pgsteal_direct"] == write["reclaimed"] and result["vmstat"]["pgscan_kswapd"] == 0
-    assert result["memcgs"]["other"]["memory.current"] == result["processes"]["other"]["minflt"], "nothing of other's"
+    assert pages(result["memcgs"]["other"]) == result["processes"]["other"]["minflt"], "nothing of other's"
 
 
 def test_each_cgroup_has_its_memory_pressure():
@@ -253,3 +259,114 @@ def test_each_cgroup_has_its_memory_pressure():
     assert "memory.pressure" not in result["memcgs"]["/"], "the root's is /proc/pressure/memory"
     calm = run(parse_scenario(noisy_neighbour()), check_invariants=True)
     assert calm["memcgs"]["victim"]["memory.pressure"]["some_total_us"] == 0, "protected: no stall"
+
+
+# --------------------------------------------------------------------------
+# proportional protection, and protection relative to the reclaim's target
+# --------------------------------------------------------------------------
+def _vmscan_with_protection(elow: int, emin: int, usage: int):
+    """A Vmscan on a tiny machine with one memcg whose effective protection
+    is given, as shrink_node_memcgs() has just computed it."""
+    from types import SimpleNamespace
+
+    from simulator.vmscan import Vmscan
+
+    machine = SimpleNamespace(nr_lruvecs=2, nodes=[None], lruvec_memcg=[0, 1],
+                              memcg=SimpleNamespace(usage=[usage, usage]))
+    vmscan = Vmscan(machine)
+    vmscan.protection = ([0, emin], [0, elow])
+    return vmscan
+
+
+def test_a_memcg_above_low_is_scanned_in_proportion_to_its_unprotected_part():
+    from hooks.types import ReclaimReason, ScanDecision, ScanRequest
+
+    vmscan = _vmscan_with_protection(elow=100, emin=0, usage=200)
+    sc = ScanRequest(reason=ReclaimReason.KSWAPD, node=0, lruvec=1, priority=12, nr_to_reclaim=32)
+    decision = vmscan._apply_proportional_protection(1, sc, ScanDecision(scan=(64, 128), age=(0, 20)))
+    # scan -= scan * protection / (cgroup_size + 1): about half is protected
+    assert decision.scan == (64 - 64 * 100 // 201, 128 - 128 * 100 // 201) == (33, 65)
+    assert decision.age == (0, 20 - 20 * 100 // 201), "a list with nothing planned stays at nothing"
+    assert vmscan.memcg_low_skipped, "scaling by memory.low counts as skipping: a retry comes before OOM"
+    # the retry (memcg_low_reclaim) scales by memory.min alone, here nothing
+    vmscan.memcg_low_reclaim, vmscan.memcg_low_skipped = True, False
+    assert vmscan._apply_proportional_protection(1, sc, ScanDecision(scan=(64, 128))).scan == (64, 128)
+    # an unprotected memcg (the root here) is scanned as planned
+    assert vmscan._apply_proportional_protection(0, sc, ScanDecision(scan=(64, 128))).scan == (64, 128)
+
+
+def test_proportional_protection_keeps_a_floor_of_swap_cluster_max_shifted():
+    from hooks.types import ReclaimReason, ScanDecision, ScanRequest
+
+    vmscan = _vmscan_with_protection(elow=0, emin=1000, usage=1000)
+    sc = ScanRequest(reason=ReclaimReason.DIRECT, node=0, lruvec=1, priority=2, nr_to_reclaim=32)
+    # min covers everything: 10 - 10 * 1000 / 1001 = 1, lifted to 32 >> 2
+    assert vmscan._apply_proportional_protection(1, sc, ScanDecision(scan=(10, 10))).scan == (8, 8)
+
+
+def test_a_group_just_above_its_low_loses_less_than_an_unprotected_one():
+    # memory.low just under the victim's working set: it is not skipped,
+    # but scanned only for the part above low
+    partly = run(parse_scenario(noisy_neighbour('"2MiB"')), check_invariants=True)
+    exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    stat, stat0 = partly["memcgs"]["victim"]["memory.stat"], exposed["memcgs"]["victim"]["memory.stat"]
+    assert 0 < stat["pgscan"] < stat0["pgscan"]
+    assert partly["processes"]["victim"]["majflt"] < exposed["processes"]["victim"]["majflt"]
+
+
+def test_limit_reclaim_protects_a_child_within_its_low_relative_to_the_target():
+    # web is over memory.max; its child db has memory.low 48 pages: web's
+    # own reclaim takes the page cache of its other child and leaves db
+    # its low, where without it db is emptied
+    text = LIMITED.replace('[[cgroups]]\nname = "batch"', '[[cgroups]]\nname = "web/cache"\n\n[[cgroups]]\nname = "batch"').replace(
+        'cgroup = "batch"', 'cgroup = "web/cache"').replace("12000", "60000")
+    protected = run(parse_scenario(text.replace('memory_low = "1MiB"', 'memory_low = "192KiB"')), check_invariants=True)
+    exposed = run(parse_scenario(text.replace('memory_low = "1MiB"', "memory_low = 0")), check_invariants=True)
+    assert pages(protected["memcgs"]["web/db"]) >= 48 > pages(exposed["memcgs"]["web/db"])
+    assert protected["memcgs"]["web/cache"]["memory.stat"]["pgsteal"] > protected["memcgs"]["web/db"]["memory.stat"]["pgsteal"] > 0
+    assert protected["vmstat"]["pgscan_kswapd"] == 0, "no global reclaim: only web's limit"
+
+
+# --------------------------------------------------------------------------
+# memory.stat
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("policy", ["lru", "mglru"])
+def test_memory_stat_agrees_with_memory_current_and_with_vmstat(policy):
+    result = run(parse_scenario(noisy_neighbour("0")), policy=policy, check_invariants=True)
+    groups = result["memcgs"]
+    for name, group in groups.items():
+        stat = group["memory.stat"]
+        assert stat["anon"] + stat["file"] == group["memory.current"], name
+        assert stat["active_anon"] + stat["inactive_anon"] == stat["anon"], name
+    from simulator.memcontrol import MEMORY_STAT_EVENTS
+
+    root = groups["/"]["memory.stat"]
+    for name, parts in MEMORY_STAT_EVENTS.items():
+        assert root[name] == sum(result["vmstat"][part] for part in parts), f"the root's {name} is the machine's"
+    # the root's subtree holds both groups: their events add up to no more than it
+    assert groups["victim"]["memory.stat"]["pgmajfault"] == result["processes"]["victim"]["majflt"] > 0
+    assert groups["victim"]["memory.stat"]["pgscan"] + groups["noisy"]["memory.stat"]["pgscan"] == root["pgscan"]
+
+
+def test_the_results_directory_has_each_cgroups_files(tmp_path):
+    from reclaim_ext.report import write_results
+
+    result = run(parse_scenario(noisy_neighbour("0")))
+    write_results(tmp_path, result, "")
+    victim = tmp_path / "cgroup" / "victim"
+    assert int((victim / "memory.current").read_text()) == result["memcgs"]["victim"]["memory.current"]
+    assert "pgscan " in (victim / "memory.stat").read_text() and "oom_kill 0" in (victim / "memory.events").read_text()
+    assert (victim / "memory.pressure").read_text().startswith("some avg10=")
+
+
+def test_an_lruvecs_nonresident_age_advances_its_ancestors():
+    machine, run_cfg = to_config(parse_scenario(GROUPS))
+    m = Machine(machine, run_cfg, "lru", ClassicLRU())
+    db, web, root = (m.memcg_lruvec(memcg, 1) for memcg in (2, 1, 0))
+    assert m.lruvec_ancestors(db) == [db, web, root]
+    m.workingset.age_nonresident(db, 5)
+    m.workingset.evict(np.array([0, 1]), web, np.zeros(2, bool), np.zeros(2, np.int64))
+    # web's physical list aging ages the virtual lists of its ancestors, not of its children
+    assert [int(m.workingset.nonresident_age[l]) for l in (db, web, root)] == [5, 7, 7]
+    assert m.workingset.nonresident_age[m.memcg_lruvec(2, 0)] == 0, "another node's clocks stand still"
+    assert m.workingset.shadow_age[[0, 1]].tolist() == [5, 6], "each eviction reads web's clock"
