@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
+from reclaim_ext.baseline import (DEFAULT_TOLERANCE, Baseline, check, format_check, load_baseline, parse_tolerance,
+                                  write_baseline)
 from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
 from reclaim_ext.explain import EVENTS_FILE, PAGE_SIZE, format_life, page_events, page_of
 from reclaim_ext.perfetto import write_perfetto
@@ -31,7 +33,7 @@ from reclaim_ext.replay import ReplayFailed, replay
 from reclaim_ext.report import (format_replay, format_summary, format_table, summary_of, write_replay_results,
                                 write_results)
 from reclaim_ext.sandbox.verifier import format_log
-from reclaim_ext.scenario import ReplayScenario, ScenarioError, json_schema, resolved_toml
+from reclaim_ext.scenario import ReplayScenario, Scenario, ScenarioError, json_schema, resolved_toml
 from reclaim_ext.traces import FORMATS as TRACE_FORMATS
 from reclaim_ext.traces import TraceError, read_trace
 from simulator.policy import PolicyError
@@ -75,8 +77,16 @@ examples:
   reclaim-ext run my.toml --seed 3         another scenario and seed
   reclaim-ext run --json | jq .vmstat      the summary as one JSON object
   reclaim-ext run my.toml --out results/   keep a results directory
+  reclaim-ext run my.toml --save-baseline my.lru.json
+                                           keep the counters that matter as a regression baseline
+  reclaim-ext run my.toml --check-baseline my.lru.json --tolerance 10%
+                                           exit 1, with a table of what moved, when a counter
+                                           moved beyond 10% of its baseline (or beyond 2 near 0)
 
-The same scenario and seed always give the same numbers."""
+The same scenario and seed always give the same numbers, so a check of the
+same scenario, policy and seed passes even with --tolerance 0. A baseline's
+own per-counter "tolerances" win over --tolerance; reclaim_ext/baseline.py
+describes the file and the rule."""
 
 
 REPLAY_EPILOG = """\
@@ -183,6 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--perfetto", type=Path, metavar="FILE",
                        help="write a Chrome/Perfetto trace that opens as a timeline in ui.perfetto.dev "
                             "(default events: " + " ".join(TIMELINE_EVENTS) + ")")
+    baselines = p_run.add_mutually_exclusive_group()
+    baselines.add_argument("--save-baseline", type=Path, metavar="FILE",
+                           help="write the run's counters (vmstat, per process, per cgroup) as a regression baseline "
+                                "(JSON); per-counter tolerances already in FILE are kept")
+    baselines.add_argument("--check-baseline", type=Path, metavar="FILE",
+                           help="compare the run's counters with a baseline: exit 1 with a table of what moved "
+                                "when one is beyond its tolerance")
+    p_run.add_argument("--tolerance", type=_tolerance, metavar="PCT",
+                       help="with --check-baseline: how far a counter may move, in percent "
+                            f"(default: {DEFAULT_TOLERANCE.replace('%', '%%')}; 0 is exact)")
     p_run.set_defaults(func=cmd_run)
 
     p_replay = sub.add_parser("replay", help="replay a trace in exact cache mode and print its misses",
@@ -278,6 +298,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _tolerance(text: str) -> str:
+    try:
+        parse_tolerance(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return EXIT_USAGE
@@ -313,10 +341,14 @@ class Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.tolerance is not None and args.check_baseline is None:
+        raise UsageError("--tolerance goes with --check-baseline FILE")
+    # read before the run: a bad baseline file should not cost a run first
+    baseline = load_baseline(args.check_baseline) if args.check_baseline else None
     scenario = with_overrides(as_scenario(args.scenario), policy=args.policy, seed=args.seed, accesses=args.accesses,
                               check_invariants=args.check_invariants or None, fallback=args.fallback)
     if isinstance(scenario, ReplayScenario):
-        return _run_replay_scenario(args, scenario)
+        return _run_replay_scenario(args, scenario, baseline)
     progress = Progress()
     status = EXIT_OK
     recorder = EventRecorder.for_args(args)
@@ -343,7 +375,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         write_results(args.out, result, resolved_toml(scenario))
         print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
-    return status
+    return max(status, _baseline(args, scenario, result, baseline, status))
+
+
+def _baseline(args: argparse.Namespace, scenario: Scenario | ReplayScenario, result: dict[str, Any],
+              baseline: Baseline | None, status: int) -> int:
+    """--save-baseline and --check-baseline, after the run: the exit
+    status they call for. The check's report goes to stdout after the
+    summary, or to stderr with --json so stdout stays one JSON object."""
+    if args.save_baseline:
+        if status != EXIT_OK:
+            print(f"reclaim-ext: no baseline written to {args.save_baseline}: the run did not finish", file=sys.stderr)
+            return EXIT_FAILED
+        saved, _ = write_baseline(args.save_baseline, scenario, result, source=args.scenario or "the built-in scenario")
+        print(f"reclaim-ext: baseline of {len(saved.counters)} counters in {args.save_baseline}", file=sys.stderr)
+        return EXIT_OK
+    if baseline is None:
+        return EXIT_OK
+    outcome = check(baseline, result, scenario=scenario, tolerance=args.tolerance or DEFAULT_TOLERANCE)
+    report = format_check(outcome, str(args.check_baseline))
+    print(("" if args.json else "\n") + report, end="", file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -361,7 +413,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return status
 
 
-def _run_replay_scenario(args: argparse.Namespace, scenario: ReplayScenario) -> int:
+def _run_replay_scenario(args: argparse.Namespace, scenario: ReplayScenario, baseline: Baseline | None) -> int:
     result, status = _with_progress(lambda progress: run(scenario, progress=progress))
     print(json.dumps(result, sort_keys=True) if args.json else format_replay([result], scenario.replay.trace), end="")
     if args.json:
@@ -369,7 +421,7 @@ def _run_replay_scenario(args: argparse.Namespace, scenario: ReplayScenario) -> 
     if args.out:
         write_replay_results(args.out, [result], resolved_toml(scenario))
         print(f"reclaim-ext: results in {args.out}", file=sys.stderr)
-    return status
+    return max(status, _baseline(args, scenario, result, baseline, status))
 
 
 def _with_progress(replay_one: Callable[[Progress], dict[str, Any]]) -> tuple[dict[str, Any], int]:
