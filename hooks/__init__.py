@@ -42,8 +42,9 @@ INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
     (
         (1, 3),
         (
-            "memory cgroups: ScanRequest.target_memcg; the core scales any policy's "
-            "scan decision by the memcg's unprotected part (apply_proportional_protection)"
+            "memory cgroups: policies attached per memcg, each seeing only its own lruvecs "
+            "in ctx.lruvecs; ScanRequest.target_memcg; the core scales any policy's scan "
+            "decision by the memcg's unprotected part (apply_proportional_protection)"
         ),
     ),
 )

@@ -26,7 +26,8 @@ class Context(Protocol):
     # ------------------------------------------------------------------
     nr_nodes: int
     lruvecs: tuple[int, ...]
-    """Every lruvec id; one per node until memcgs arrive."""
+    """The lruvecs this policy serves: one per (memcg, node), all of them
+    unless the policy is attached to a memcg (see policy_init)."""
 
     def lruvec_node(self, lruvec: int) -> int:
         """The node an lruvec belongs to."""

@@ -38,10 +38,18 @@ hookspec = pluggy.HookspecMarker("reclaim_ext")
 def policy_init(ctx: Context) -> None:
     """Set up the policy's lists and state when it is attached.
 
-    Called once, before any other hook, with every lruvec of the machine in
-    ``ctx.lruvecs``. Create the lists here (``ctx.list_create``).
+    Called once, before any other hook, with the lruvecs the policy serves
+    in ``ctx.lruvecs``: every lruvec of the machine, or, for a policy
+    attached to a memcg (a scenario's ``[[cgroups]] policy``, as cache_ext
+    attaches one to a cgroup), those of the memcg and of its descendants
+    without a policy of their own. Every later call concerns only those
+    lruvecs and their folios; helpers refuse the others. Create the lists
+    here (``ctx.list_create``).
 
-    Since: 1. Required.
+    A policy that takes over (after an ejection) is a fresh instance and is
+    initialised the same way, then given the folios already resident.
+
+    Since: 1. Attached per memcg since 1.3. Required.
     """
 
 

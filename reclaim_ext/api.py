@@ -11,6 +11,7 @@ prints (without the time series) and what `--out` writes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def run(
     if events is not None:
         stream.subscribe(events)
     machine = Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy_name), plugin,
-                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]), events=stream)
+                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]), events=stream,
+                      policy_factory=partial(load_policy, policy_name), memcg_policies=memcg_policies(sc))
     if run_cfg.check_invariants:
         machine.invariant_checker = _check_invariants
     try:
@@ -110,6 +112,18 @@ def run(
         # measured up to here is kept
         raise RunFailed(f"{type(err).__name__}: {err}", collect_results(machine, error=str(err))) from err
     return collect_results(machine)
+
+
+def memcg_policies(scenario: Scenario) -> dict[int, tuple[str, Callable[[], Any]]]:
+    """The policies the scenario attaches to cgroups, by memcg index (the
+    root is 0, the cgroups follow in order), each loaded once here so a
+    policy that cannot be attached is reported before the run starts."""
+    attached = {}
+    for memcg, group in enumerate(scenario.cgroups, start=1):
+        if group.policy is not None:
+            load_policy(group.policy)
+            attached[memcg] = (group.policy, partial(load_policy, group.policy))
+    return attached
 
 
 def run_replay(scenario: ReplayScenario, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
@@ -176,7 +190,13 @@ def memcg_results(machine: Machine) -> dict[str, dict[str, Any]]:
 
 
 def policy_state(machine: Machine) -> dict[str, str]:
-    """The policy's own view of its state (MGLRU: the lru_gen file)."""
-    if machine.policy.policy_state is None:
-        return {}
-    return dict(machine.policy.policy_state(machine.ctx) or {})
+    """Each policy's own view of its state (MGLRU: the lru_gen file); a
+    memcg's policy's files are named after the cgroup (web.lru_gen)."""
+    state = {}
+    for domain in machine.domains:
+        policy = domain.policy
+        if policy.policy_state is None:
+            continue
+        prefix = machine.cfg.memcgs[domain.memcg].name.replace("/", "-") + "." if domain.memcg else ""
+        state.update({prefix + name: text for name, text in (policy.policy_state(policy.ctx) or {}).items()})
+    return state

@@ -72,12 +72,29 @@ MACHINE_METRICS = (
     Metric("stall_ms", "stall time ms", lambda r: sum(p["stall_ns"] for p in r["processes"].values()) / 1e6),
     Metric("run_time_ms", "run time ms", lambda r: r["virtual_time_ns"] / 1e6),
 )
+
+
+def cgroup_metrics(cgroup: str) -> tuple[Metric, ...]:
+    """What a policy attached to one cgroup did for it: its own counters,
+    from its memory.stat and memory.pressure."""
+    def stat(*names: str) -> Callable[[dict[str, Any]], float]:
+        return lambda r: float(sum(r["memcgs"][cgroup]["memory.stat"][name] for name in names))
+
+    return (
+        Metric("cgroup_major_faults", f"{cgroup} major faults", stat("pgmajfault")),
+        Metric("cgroup_refaults", f"{cgroup} refaults", stat("workingset_refault_anon", "workingset_refault_file")),
+        Metric("cgroup_pgscan", f"{cgroup} pgscan", stat("pgscan")),
+        Metric("cgroup_stall_ms", f"{cgroup} stall time ms",
+               lambda r: r["memcgs"][cgroup]["memory.pressure"]["some_total_us"] / 1000),
+    )
+
+
 REPLAY_METRICS = (
     Metric("misses", "misses", lambda r: float(r["misses"])),
     Metric("miss_ratio", "miss ratio %", lambda r: 100.0 * r["miss_ratio"]),
     Metric("hits", "hits", lambda r: float(r["hits"])),
 )
-METRICS = {m.key: m for m in MACHINE_METRICS + REPLAY_METRICS}
+METRICS = {m.key: m for m in MACHINE_METRICS + cgroup_metrics("the cgroup") + REPLAY_METRICS}
 
 
 # --------------------------------------------------------------------------
@@ -104,6 +121,9 @@ class Grid:
     memory: tuple[str, ...]
     seeds: tuple[int, ...]
     baseline: str
+    # the cgroup the policies are attached to, the rest of the machine
+    # keeping the scenario's; None: the policies run the whole machine
+    cgroup: str | None = None
 
     def cells(self) -> list[Cell]:
         return [Cell(name, policy, memory, seed) for name in self.scenarios for memory in self.memory
@@ -111,7 +131,8 @@ class Grid:
 
     def digest(self, cell: Cell) -> str:
         """The name of a run's file: what it ran, and nothing else."""
-        what = json.dumps([self.scenarios[cell.scenario], cell.policy, cell.memory, cell.seed])
+        what = json.dumps([self.scenarios[cell.scenario], cell.policy, cell.memory, cell.seed]
+                          + ([self.cgroup] if self.cgroup else []))
         return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -120,11 +141,14 @@ class Grid:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Grid:
         return cls(data["scenarios"], data["directories"], tuple(data["policies"]), tuple(data["memory"]),
-                   tuple(data["seeds"]), data["baseline"])
+                   tuple(data["seeds"]), data["baseline"], data.get("cgroup"))
+
+    def machine_metrics(self) -> tuple[Metric, ...]:
+        return MACHINE_METRICS + (cgroup_metrics(self.cgroup) if self.cgroup else ())
 
 
 def make_grid(scenarios: Sequence[str | Path | None], policies: Sequence[str], memory: Sequence[str],
-              seeds: int, baseline: str | None) -> Grid:
+              seeds: int, baseline: str | None, cgroup: str | None = None) -> Grid:
     """The grid of a comparison; ScenarioError or ValueError for what does not make one."""
     if not policies:
         raise ValueError("compare needs at least one --policy")
@@ -145,11 +169,19 @@ def make_grid(scenarios: Sequence[str | Path | None], policies: Sequence[str], m
         name = Path(source).stem if source is not None else "default"
         if name in resolved:
             raise ValueError(f"two scenarios are named {name!r}: rename one file")
+        if cgroup is not None and (isinstance(sc, ReplayScenario) or cgroup not in {g.name for g in sc.cgroups}):
+            raise ValueError(f"scenario {name!r} has no cgroup {cgroup!r} to attach the policies to")
         resolved[name] = resolved_toml(sc)
         directories[name] = str(Path(source).resolve().parent) if source is not None else "."
     first_seed = as_scenario(scenarios[0] if scenarios else None).run.seed
     return Grid(resolved, directories, tuple(policies), tuple(memory or ["100%"]),
-                tuple(range(first_seed, first_seed + seeds)), baseline or policies[0])
+                tuple(range(first_seed, first_seed + seeds)), baseline or policies[0], cgroup)
+
+
+def with_cgroup_policy(scenario: Scenario, cgroup: str, policy: str) -> Scenario:
+    """The scenario with `policy` attached to one cgroup."""
+    groups = [g.model_copy(update={"policy": policy}) if g.name == cgroup else g for g in scenario.cgroups]
+    return scenario.model_copy(update={"cgroups": groups})
 
 
 def memory_factor(spec: str) -> tuple[float | None, int | None]:
@@ -211,7 +243,11 @@ def run_cell(grid_json: dict[str, Any], cell_json: dict[str, Any]) -> dict[str, 
             floor = replay(ids, cache, "opt")  # Belady's: the floor of every plot of the trace
             record.update(kind="replay", memory_pages=cache, floor={m.key: m.value(floor) for m in REPLAY_METRICS})
         else:
-            scenario = with_overrides(sized(scenario, cell.memory), policy=cell.policy, seed=cell.seed)
+            scenario = sized(scenario, cell.memory)
+            if grid.cgroup:
+                scenario = with_overrides(with_cgroup_policy(scenario, grid.cgroup, cell.policy), seed=cell.seed)
+            else:
+                scenario = with_overrides(scenario, policy=cell.policy, seed=cell.seed)
             result = run(scenario)
             record.update(kind="machine", memory_pages=sum(n.memory for n in scenario.machine.nodes))
     except (RunFailed, ReplayFailed) as failed:
@@ -223,7 +259,7 @@ def run_cell(grid_json: dict[str, Any], cell_json: dict[str, Any]) -> dict[str, 
         result = {}
     record["wall_s"] = round(time.perf_counter() - started, 3)
     if result:
-        metrics = REPLAY_METRICS if record["kind"] == "replay" else MACHINE_METRICS
+        metrics = REPLAY_METRICS if record["kind"] == "replay" else grid.machine_metrics()
         record["metrics"] = {m.key: m.value(result) for m in metrics}
         record["ejections"] = result.get("ejections", [])
         record["timeseries"] = result.get("timeseries", [])
@@ -237,14 +273,18 @@ def compare(
     memory: Sequence[str] = ("100%",),
     seeds: int = 1,
     baseline: str | None = None,
+    cgroup: str | None = None,
     jobs: int = 1,
     out: str | Path = "compare-results",
     progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Run the grid (what `out` already holds is kept, not run again) and
     return the comparison. `progress(done, total)` after each run.
-    KeyboardInterrupt stops it with every finished run kept."""
-    grid = make_grid(list(scenarios), list(policies), list(memory), seeds, baseline)
+    With `cgroup`, each policy is attached to that cgroup of every scenario
+    and the rest of the machine keeps the scenario's policy: the table
+    adds the cgroup's own counters. KeyboardInterrupt stops it with every
+    finished run kept."""
+    grid = make_grid(list(scenarios), list(policies), list(memory), seeds, baseline, cgroup)
     out = Path(out)
     (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
     (out / GRID_FILE).write_text(json.dumps(grid.to_json(), indent=2) + "\n")
@@ -349,7 +389,7 @@ def summary_rows(c: Comparison, scenario: str, memory: str) -> tuple[list[Metric
     """Per metric and policy: mean, std, n, and against the baseline the
     change in percent and Welch's p-value."""
     kinds = {r.get("kind") for r in c.runs if r["cell"]["scenario"] == scenario}
-    metrics = list(REPLAY_METRICS if "replay" in kinds else MACHINE_METRICS)
+    metrics = list(REPLAY_METRICS if "replay" in kinds else c.grid.machine_metrics())
     rows = []
     for metric in metrics:
         base = c.values(scenario, memory, c.grid.baseline, metric.key)
@@ -392,7 +432,8 @@ def _table(c: Comparison, scenario: str, memory: str, metrics: list[Metric], row
     head = (f"{scenario}, memory {memory}{_size(mine)}, "
             + (f"{seeds} seeds ({c.grid.seeds[0]}..{c.grid.seeds[-1]}); mean ± std" if seeds > 1
                else f"seed {c.grid.seeds[0]}")
-            + f", change against {c.grid.baseline}")
+            + f", change against {c.grid.baseline}"
+            + (f"; the policy is cgroup {c.grid.cgroup}'s, the rest run the scenario's" if c.grid.cgroup else ""))
     headers = ["metric"]
     for policy in c.grid.policies:
         headers += [policy] if policy == c.grid.baseline else [policy, "change"]

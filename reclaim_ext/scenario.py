@@ -677,6 +677,12 @@ class Cgroup(_Table):
     reclaim: list[ProactiveReclaim] = Field(
         default_factory=list, description='Proactive reclaim: [{at = "500ms", amount = "1MiB"}], as memory.reclaim.'
     )
+    policy: str | None = Field(
+        None, min_length=1,
+        description="The reclaim policy attached to this cgroup (a name or a policy file), as cache_ext attaches "
+                    "one to a cgroup: it serves the cgroup and its descendants without one of their own. "
+                    "Default: its parent's, up to run.policy. An ejected policy falls back along the same chain.",
+    )
 
     @property
     def parent(self) -> str:

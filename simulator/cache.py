@@ -42,7 +42,6 @@ import numpy as np
 
 from hooks.types import LRU_FILE, SWAP_CLUSTER_MAX, ReclaimReason, ScanRequest, Victims
 from simulator.config import MachineConfig, NodeConfig
-from simulator.context import CoreContext
 from simulator.errors import SimulationError
 from simulator.events import EventStream
 from simulator.folios import FolioTable, LruLists
@@ -94,13 +93,11 @@ class ExactCache(PolicyHost):
         self.lists = LruLists(self.folios)
         self.workingset = Workingset(nr_pages, 1)
         self.vmstat = VmStat(1)
-        self.ctx = CoreContext(self)
         self.nr_resident = 0
         # counted as plain ints while the run goes, into vmstat at its end
         self.misses = self.nr_scanned = self.nr_evicted = self.nr_refaults = 0
         self.init_policy_host(policy_name, fallback)
-        self.attach_policy(policy_name, policy_plugin,
-                           trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
+        self.attach_policies(policy_name, policy_plugin)
         self._request = ScanRequest(ReclaimReason.DIRECT, node=0, lruvec=LRUVEC, priority=DEF_PRIORITY,
                                     nr_to_reclaim=1, may_swap=False, lru_type=LRU_FILE, nr_to_scan=1)
 
@@ -162,7 +159,7 @@ class ExactCache(PolicyHost):
 
     def _hits(self, folios: np.ndarray) -> None:
         if self.policy.folio_accessed is not None:
-            self.policy.folio_accessed(self.ctx, folios)
+            self.policy.folio_accessed(self.policy.ctx, folios)
 
     def _miss(self, folio: int) -> None:
         self.misses += 1
@@ -182,21 +179,21 @@ class ExactCache(PolicyHost):
         if self.nr_resident == self.cache_pages:
             self._evict_one()
         self.nr_resident += 1
-        self.policy.folio_added(self.ctx, batch)
+        self.policy.folio_added(self.policy.ctx, batch)
 
     def _evict_one(self) -> None:
         """Ask until the policy names a victim; evict what it names."""
         sc = self._request
         for _ in range(MAX_CALLS_PER_EVICTION):
             sc.lru_type, sc.nr_to_scan, sc.balance = LRU_FILE, 1, False
-            victims, nr_scanned = self._victims(self.policy.select_victims(self.ctx, sc))
+            victims, nr_scanned = self._victims(self.policy.select_victims(self.policy.ctx, sc))
             self.nr_scanned += nr_scanned
             if victims.size:
                 self._evict(victims)
                 return
             if self.policy.age is not None:  # shrink_lruvec's closing aging, when the lists are out of balance
                 sc.nr_to_scan, sc.balance = SWAP_CLUSTER_MAX, True
-                self.policy.age(self.ctx, sc)
+                self.policy.age(self.policy.ctx, sc)
         raise CacheLivelock(f"policy {self.policy.name!r} named no victim in {MAX_CALLS_PER_EVICTION} calls")
 
     def _victims(self, answer: np.ndarray | Victims | None) -> tuple[np.ndarray, int]:
@@ -221,7 +218,7 @@ class ExactCache(PolicyHost):
         clean page cache, which always succeeds."""
         f = self.folios
         self.lists.delete(victims)
-        values = self.policy.folio_evicted(self.ctx, victims) if self.policy.folio_evicted else None
+        values = self.policy.folio_evicted(self.policy.ctx, victims) if self.policy.folio_evicted else None
         values = np.zeros(len(victims), np.int64) if values is None else np.asarray(values, np.int64)
         self.workingset.evict(victims, LRUVEC, np.zeros(len(victims), bool), values)
         gone = int(victims[0]) if len(victims) == 1 else victims  # a scalar index is cheaper

@@ -34,12 +34,17 @@ class PolicyContextError(ValueError):
 
 
 class CoreContext:
-    def __init__(self, machine: Machine) -> None:
+    """The helpers of one attached policy, over the lruvecs it serves: all
+    of them, or with per-memcg policies those of its memcgs."""
+
+    def __init__(self, machine: Machine, policy_name: str, lruvecs: tuple[int, ...] | None = None) -> None:
         self._m = machine
         self._folios = machine.folios
         self._lists = machine.lists
+        self._policy_name = policy_name
         self.nr_nodes = machine.nr_nodes
-        self.lruvecs = tuple(range(machine.nr_lruvecs))
+        self.lruvecs = tuple(range(machine.nr_lruvecs)) if lruvecs is None else tuple(lruvecs)
+        self._served = frozenset(self.lruvecs)
 
     # -- the machine ----------------------------------------------------
     def lruvec_node(self, lruvec: int) -> int:
@@ -66,7 +71,7 @@ class CoreContext:
         return float(self._m.policy_rng.random())
 
     def trace(self, message: str) -> None:
-        self._m.events.emit("bpf_trace_printk", self._m.now, policy=self._m.policy.name, msg=str(message))
+        self._m.events.emit("bpf_trace_printk", self._m.now, policy=self._policy_name, msg=str(message))
 
     # -- folio facts ------------------------------------------------------
     def folio_type(self, folios: FolioIds) -> FolioIds:
@@ -129,10 +134,17 @@ class CoreContext:
 
     # -- lists --------------------------------------------------------------
     def list_create(self, lruvec: int, lru_type: int, active: bool, name: str) -> int:
-        return self._lists.create(lruvec, lru_type, bool(active), str(name))
+        return self._lists.create(self._serves(lruvec, "list_create"), lru_type, bool(active), str(name))
 
     def ghost_list_create(self, lruvec: int, lru_type: int, name: str) -> int:
-        return self._lists.create(lruvec, lru_type, False, str(name), ghost=True)
+        return self._lists.create(self._serves(lruvec, "ghost_list_create"), lru_type, False, str(name), ghost=True)
+
+    def _serves(self, lruvec: int, helper: str) -> int:
+        """A policy attached to a memcg keeps to its lruvecs, as a cgroup's
+        program sees only its cgroup's folios."""
+        if lruvec not in self._served:
+            raise PolicyContextError(f"{helper}: lruvec {lruvec} is not one this policy serves (ctx.lruvecs)")
+        return lruvec
 
     def list_set_active(self, lst: int, active: bool) -> None:
         q = self._lists.queues[lst]
@@ -180,12 +192,12 @@ class CoreContext:
     def count_event(self, name: str, lruvec: int, nr: int) -> None:
         if name not in POLICY_EVENTS:
             raise PolicyContextError(f"count_event: a policy may count only {', '.join(POLICY_EVENTS)}, not {name!r}")
-        self._m.vmstat.count(lruvec, EVENT_INDEX[name], int(nr))
+        self._m.vmstat.count(self._serves(lruvec, "count_event"), EVENT_INDEX[name], int(nr))
         if name == "pgactivate" and self._m.events.enabled:  # the kernel's trace_mm_lru_activate, per batch here
-            self._m.events.emit("mm_lru_activate", self._m.now, lruvec=lruvec, nr=int(nr), policy=self._m.policy.name)
+            self._m.events.emit("mm_lru_activate", self._m.now, lruvec=lruvec, nr=int(nr), policy=self._policy_name)
 
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
-        self._m.workingset.age_nonresident(lruvec, int(nr))
+        self._m.workingset.age_nonresident(self._serves(lruvec, "workingset_age_nonresident"), int(nr))
 
     # ----------------------------------------------------------------------
     @staticmethod

@@ -23,6 +23,7 @@ from hooks.types import LRU_TYPES, POLICY_FLAGS, REFAULT_ACTIVATE, REFAULT_WORKI
 from simulator.policy import BoundPolicy, ExitKind, PolicyFault
 
 if TYPE_CHECKING:
+    from simulator.host import PolicyDomain
     from simulator.machine import Machine
 
 # an ejection's message is a sentence for a report, whatever the policy raised
@@ -60,10 +61,12 @@ def _guarded(m: Machine, policy: BoundPolicy, hook_name: str, fn: Callable, chec
 
 
 def eject(m: Machine, policy: BoundPolicy, fault: PolicyFault, hook_name: str, args: tuple) -> Any:
-    """scx_ops_disable(): record the fault, attach the fallback with every
+    """scx_ops_disable(): record the fault, attach the successor with every
     folio the ejected policy held, and let it answer the failed call."""
-    if m.policy is not policy:  # a nested call of the same policy already ejected it
-        return _redispatch(m, hook_name, args)
+    if policy.successor is not None:  # a nested call of the same policy already ejected it
+        return _redispatch(policy.successor, hook_name, args)
+    domain = next(d for d in m.domains if d.policy is policy)
+    successor_name, successor_factory = _successor(m, domain)
     dump = dict(fault.dump)
     plugin_dump = getattr(policy.plugin, "dump", None)
     if not dump and callable(plugin_dump):
@@ -75,45 +78,67 @@ def eject(m: Machine, policy: BoundPolicy, fault: PolicyFault, hook_name: str, a
         "hook": hook_name,
         "line": fault.line,
         "time_ns": m.now,
-        "fallback": m.fallback_name,
+        "fallback": successor_name,
         "dump": dump,
     }
+    if len(m.domains) > 1:
+        record["cgroup"] = m.cfg.memcgs[domain.memcg].name or "/"
     m.ejections.append(record)
     m.events.emit("policy_ejected", m.now, **{k: v for k, v in record.items() if k != "time_ns"})
     in_flight = args[1] if hook_name in IN_FLIGHT_HOOKS else np.empty(0, np.int64)
-    adopt_folios(m, np.asarray(in_flight, np.int64))
-    if hook_name == "policy_init":  # the fallback's own init has run
+    policy.successor = adopt_folios(m, domain, successor_name, successor_factory, np.asarray(in_flight, np.int64))
+    if hook_name == "policy_init":  # the successor's own init has run
         return None
-    return _redispatch(m, hook_name, args)
+    return _redispatch(policy.successor, hook_name, args)
 
 
-def _redispatch(m: Machine, hook_name: str, args: tuple) -> Any:
-    fn = getattr(m.policy, hook_name)
+def _successor(m: Machine, domain: PolicyDomain) -> tuple[str, Callable[[], Any]]:
+    """Who takes over an ejected policy's lruvecs: a fresh instance of the
+    policy serving the parent memcg (the chain a memcg without a policy of
+    its own follows), and for the machine's policy the trusted fallback."""
+    if domain.memcg == 0:
+        return m.fallback_name, m.fallback_factory
+    parent = m.domains[m.lruvec_domain[m.memcg_lruvec(m.cfg.memcgs[domain.memcg].parent, 0)]]
+    if parent.factory is None:
+        return m.fallback_name, m.fallback_factory
+    return parent.policy.name, parent.factory
+
+
+def _redispatch(policy: BoundPolicy, hook_name: str, args: tuple) -> Any:
+    fn = getattr(policy, hook_name)
     if fn is None:
         return None
-    return fn(m.ctx, *args[1:])
+    return fn(policy.ctx, *args[1:])
 
 
-def adopt_folios(m: Machine, in_flight: np.ndarray) -> None:
-    """Hand the ejected policy's folios to the fallback, coldest first: the
+def adopt_folios(m: Machine, domain: PolicyDomain, name: str, factory: Callable[[], Any],
+                 in_flight: np.ndarray) -> BoundPolicy:
+    """Hand the ejected policy's folios to its successor, coldest first: the
     inactive lists before the active ones, each from its tail, so the
-    fallback's own order starts close to the one it replaces. The policy's
+    successor's own order starts close to the one it replaces. The policy's
     bits, per-folio data and shadow values were its own encoding and go."""
     lists = m.lists
-    queues = sorted(range(len(lists.queues)), key=lambda lst: lists.queues[lst].active)
-    held = [lists.live(lst) for lst in queues]
+    served = set(domain.lruvecs)
+    own = [lst for lst, q in enumerate(lists.queues) if q.lruvec in served]
+    held = [lists.live(lst) for lst in sorted(own, key=lambda lst: lists.queues[lst].active)]
     adopted = np.concatenate(held) if held else np.empty(0, np.int64)
     if in_flight.size:
         adopted = adopted[~np.isin(adopted, in_flight)]
     adopted = adopted[m.folios.node[adopted] >= 0]
-    lists.reset()
     f = m.folios
-    f.flags &= np.uint16(~POLICY_FLAGS & 0xFFFF)
-    f.data[:] = 0
-    m.workingset.shadow_value[:] = 0
-    m.attach_policy(m.fallback_name, m.fallback_factory(), trusted=True)
+    mine = np.isin(f.lruvec, domain.lruvecs)
+    if len(m.domains) == 1:
+        lists.reset()
+    else:
+        lists.release(own)
+    f.flags[mine] &= np.uint16(~POLICY_FLAGS & 0xFFFF)
+    f.data[mine] = 0
+    m.workingset.shadow_value[np.isin(m.workingset.shadow_lruvec, domain.lruvecs)] = 0
+    domain.factory = factory
+    successor = m.bind(domain, name, factory())
     if adopted.size:
-        m.policy.folio_added(m.ctx, adopted)
+        successor.folio_added(successor.ctx, adopted)
+    return successor
 
 
 # ----------------------------------------------------------------------

@@ -216,6 +216,15 @@ class LruLists:
         self.queues = []
         self.is_ghost = np.zeros(0, bool)
 
+    def release(self, lists: list[int]) -> None:
+        """Empty the lists of one ejected policy of several: their folios
+        are on no list, the lists stay (empty) so other ids keep meaning."""
+        for lst in lists:
+            q = self.queues[lst]
+            self.page_list[self.live(lst)] = NO_LIST
+            q.lo = q.hi = len(q.pages) // 2
+            q.length = 0
+
     def live(self, lst: int) -> np.ndarray:
         """Every folio on the list, tail first (for checks and dumps)."""
         q = self.queues[lst]

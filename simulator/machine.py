@@ -41,7 +41,6 @@ from hooks.types import (
     ReclaimReason,
 )
 from simulator.config import NSEC_PER_SEC, MachineConfig, ProcessConfig, RunConfig
-from simulator.context import CoreContext
 from simulator.devices import BlockDevice, SwapSpace
 from simulator.errors import SimulationError
 from simulator.events import EventStream
@@ -106,7 +105,14 @@ class Machine(PolicyHost):
         policy_plugin: Any,
         fallback: tuple[str, Callable[[], Any]] = ("lru", ClassicLRU),
         events: EventStream | None = None,
+        policy_factory: Callable[[], Any] | None = None,
+        memcg_policies: dict[int, tuple[str, Callable[[], Any]]] | None = None,
     ) -> None:
+        """`policy_plugin` serves the machine (the root memcg);
+        `memcg_policies` maps a memcg to its own policy's name and a
+        factory of instances. `policy_factory` makes fresh instances of the
+        machine's policy, for a memcg's ejected policy to fall back to
+        (without it, `fallback` does)."""
         self.cfg = cfg
         self.run_cfg = run
         self.now = 0
@@ -146,9 +152,8 @@ class Machine(PolicyHost):
         self.memcg_psi = [PsiGroup(m.name) for m in cfg.memcgs]  # memory.pressure of each cgroup but the root
         self.vmscan = Vmscan(self)
         self.allocator = PageAllocator(self)
-        self.ctx = CoreContext(self)
         self.init_policy_host(policy_name, fallback)
-        self.attach_policy(policy_name, policy_plugin, trusted=not getattr(policy_plugin, "reclaim_ext_untrusted", False))
+        self.attach_policies(policy_name, policy_plugin, policy_factory, memcg_policies)
         self.total_accesses = 0
         self.samples: list[dict[str, int]] = []
         self._writeback: dict[int, np.ndarray] = {}  # folios under writeback, by request
@@ -490,8 +495,8 @@ class Machine(PolicyHost):
             f.young[pages[mapped]] |= p.region_young_bit[region[mapped]]
         if write.any():
             self._mark_dirty(pages[write])
-        if rw.any() and self.policy.folio_accessed is not None:
-            self.policy.folio_accessed(self.ctx, pages[rw])
+        if rw.any():
+            self._folio_accessed(pages[rw])
         cost = (len(pages) - nr_faults) * self.cfg.costs.access_ns * self._cpu_share(p)
         p.clock += int(cost)
 
@@ -577,7 +582,8 @@ class Machine(PolicyHost):
         ghost = self.take_off_ghost_lists(pages)
         restored = self._refault(p, pages[refaulting], ghost[refaulting]) if refaulting.any() else 0
         self.workingset.forget(pages)
-        self.policy.folio_added(self.ctx, pages)
+        for policy, sel in self.by_policy(pages):
+            policy.folio_added(policy.ctx, pages[sel])
 
         nr_minor, nr_swapin, nr_file = (int(np.count_nonzero(m)) for m in (minor, swapin, file_read))
         p.clock += int(nr_minor * self.cfg.costs.minor_fault_ns * self._cpu_share(p))
@@ -609,6 +615,12 @@ class Machine(PolicyHost):
             active = lst >= 0 and self.lists.queues[lst].active
             self.events.emit("mm_lru_insertion", self.now, pfn=folio, nid=int(f.node[folio]),
                              lru=("active_" if active else "inactive_") + LRU_TYPE_NAMES[lru_type])
+
+    def _folio_accessed(self, folios: np.ndarray) -> None:
+        """read()/write() accesses: folio_mark_accessed(), the policy's to see."""
+        for policy, sel in self.by_policy(folios):
+            if policy.folio_accessed is not None:
+                policy.folio_accessed(policy.ctx, folios[sel])
 
     def _count_faults(self, p: Process, pages, minor, major, swapin, file_read, rw) -> None:
         p.stats["minflt"] += int(np.count_nonzero(minor))
@@ -737,8 +749,9 @@ class Machine(PolicyHost):
         resident = anon[f.node[anon] >= 0]
         if len(resident):
             self.lists.delete(resident)
-            if self.policy.folio_removed is not None:
-                self.policy.folio_removed(self.ctx, resident)
+            for policy, sel in self.by_policy(resident):
+                if policy.folio_removed is not None:
+                    policy.folio_removed(policy.ctx, resident[sel])
         swapped = anon[f.in_swap[anon]]
         self.swap.free(len(swapped))
         self.memcg.uncharge_swap(swapped)

@@ -91,6 +91,8 @@ class BoundPolicy:
         except (pluggy.PluginValidationError, ValueError) as err:
             raise PolicyError(f"policy {name!r}: {err}") from None
         self.answers_checked = False  # set when bound through the ejection guard
+        self.ctx: Any = None  # the context of the lruvecs it serves, set when attached
+        self.successor: BoundPolicy | None = None  # who took over once it was ejected
         self.hooks_implemented: list[str] = []
         for hook_name in HOOK_NAMES:
             impls = getattr(pm.hook, hook_name).get_hookimpls()

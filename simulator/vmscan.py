@@ -214,7 +214,8 @@ class Vmscan:
         smaller type is stopped and the larger cut to the same proportion."""
         m = self.m
         self._prepare(sc, lruvec)
-        decision = m.policy.should_reclaim(m.ctx, sc) if m.policy.should_reclaim else None
+        policy = m.lruvec_policy(lruvec)
+        decision = policy.should_reclaim(policy.ctx, sc) if policy.should_reclaim else None
         if decision is None:
             decision = self.default_decision(sc)
         decision = self._apply_proportional_protection(lruvec, sc, decision)
@@ -299,10 +300,11 @@ class Vmscan:
 
     def _age(self, lruvec: int, sc: ScanRequest, lru_type: int, nr: int, balance: bool) -> None:
         m = self.m
-        if m.policy.age is None:
+        policy = m.lruvec_policy(lruvec)
+        if policy.age is None:
             return
         sc.lru_type, sc.nr_to_scan, sc.balance = lru_type, nr, balance
-        scanned = int(m.policy.age(m.ctx, sc) or 0)
+        scanned = int(policy.age(policy.ctx, sc) or 0)
         sc.balance = False
         if scanned:
             m.vmstat.count(sc.lruvec, VmEvent.PGREFILL, scanned)
@@ -318,7 +320,8 @@ class Vmscan:
         """Returns the pages reclaimed and how much of nr_to_scan was used."""
         m = self.m
         sc.lru_type, sc.nr_to_scan = lru_type, nr_to_scan
-        answer = m.policy.select_victims(m.ctx, sc)
+        policy = m.lruvec_policy(lruvec)
+        answer = policy.select_victims(policy.ctx, sc)
         used = nr_to_scan
         if isinstance(answer, Victims):
             if answer.lru_type in (LRU_ANON, LRU_FILE):
@@ -364,11 +367,11 @@ class Vmscan:
                           reclaim_flags=_reclaim_flags(lru_type, sc))
         back = reasons != FREED
         if m.events.enabled:
-            self._trace_fates(victims, reasons, isolated_from)
+            self._trace_fates(victims, reasons, isolated_from, policy.name)
         self.putback(victims[back], reasons[back], isolated_from[back], sc)
         return stat.nr_reclaimed, used
 
-    def _trace_fates(self, victims: np.ndarray, reasons: np.ndarray, isolated_from: np.ndarray) -> None:
+    def _trace_fates(self, victims: np.ndarray, reasons: np.ndarray, isolated_from: np.ndarray, policy: str) -> None:
         """Per victim, what reclaim did with it and the list it was taken
         from (the policy's name for it: inactive_file, gen2_anon...): the
         events a page's life story (reclaim-ext explain) is told with."""
@@ -377,10 +380,10 @@ class Vmscan:
         for folio, reason, lst in zip(victims.tolist(), reasons.tolist(), isolated_from.tolist()):
             where = queues[lst].name if 0 <= lst < len(queues) else "?"
             if reason == FREED:
-                m.events.emit("folio_evicted", m.now, pfn=folio, list=where, policy=m.policy.name)
+                m.events.emit("folio_evicted", m.now, pfn=folio, list=where, policy=policy)
             else:
                 m.events.emit("folio_putback", m.now, pfn=folio, list=where, reason=PutbackReason(reason).name.lower(),
-                              policy=m.policy.name)
+                              policy=policy)
 
     def _validate_victims(self, answer, lruvec: int, lru_type: int) -> tuple[np.ndarray, int]:
         """The core trusts no answer: each victim must be resident on this
@@ -393,7 +396,7 @@ class Vmscan:
             folios = answer if answer is not None else np.empty(0, np.int64)
             nr_scanned = -1
         folios = np.asarray(folios, dtype=np.int64).ravel()
-        if self.m.policy.answers_checked:
+        if self.m.lruvec_policy(lruvec).answers_checked:
             return folios, max(nr_scanned, len(folios))
         f = self.m.folios
         in_range = (folios >= 0) & (folios < f.nr_pages)
@@ -498,10 +501,11 @@ class Vmscan:
         """__remove_mapping(): the policy learns the eviction and gives a
         shadow value; the shadow entry takes the place of the folio."""
         m = self.m
-        values = m.policy.folio_evicted(m.ctx, freed) if m.policy.folio_evicted else None
+        policy = m.lruvec_policy(lruvec)
+        values = policy.folio_evicted(policy.ctx, freed) if policy.folio_evicted else None
         values = np.zeros(len(freed), np.int64) if values is None else np.asarray(values, np.int64)
         if values.shape != freed.shape:
-            raise ReclaimError(f"policy {m.policy.name!r}: folio_evicted returned {values.shape[0]} values for {len(freed)} folios")
+            raise ReclaimError(f"policy {policy.name!r}: folio_evicted returned {values.shape[0]} values for {len(freed)} folios")
         workingset = (m.folios.flags[freed] & PG_workingset) != 0
         m.workingset.evict(freed, lruvec, workingset, values)
         m.release_frames(freed)
@@ -513,8 +517,9 @@ class Vmscan:
         """move_folios_to_lru(): the policy places what came back; without a
         folio_putback hook each folio returns to the head of its list."""
         m = self.m
-        if m.policy.folio_putback is not None:
-            m.policy.folio_putback(m.ctx, folios, reasons, sc)
+        policy = m.lruvec_policy(sc.lruvec)
+        if policy.folio_putback is not None:
+            policy.folio_putback(policy.ctx, folios, reasons, sc)
             return
         for lst, sel in group_by(isolated_from):
             m.lists.add(lst, folios[sel])
@@ -532,11 +537,12 @@ class Vmscan:
         if len(rotate) == 0:
             return
         reasons = np.full(len(rotate), PutbackReason.ROTATE, np.int8)
-        if self.m.policy.folio_putback is not None:
-            self.m.policy.folio_putback(self.m.ctx, rotate, reasons, None)
-        else:
-            for lst, sel in group_by(self.m.lists.page_list[rotate]):
-                self.m.lists.add(lst, rotate[sel], tail=True)
+        for policy, part in self.m.by_policy(rotate):
+            if policy.folio_putback is not None:
+                policy.folio_putback(policy.ctx, rotate[part], reasons[part], None)
+                continue
+            for lst, sel in group_by(self.m.lists.page_list[rotate[part]]):
+                self.m.lists.add(lst, rotate[part][sel], tail=True)
 
     # ------------------------------------------------------------------
     # direct reclaim
@@ -658,21 +664,29 @@ class Vmscan:
         k.in_pass, k.priority, k.pass_reclaimed = True, DEF_PRIORITY, 0
 
     def _kswapd_age_node(self, nid: int, priority: int) -> bool:
-        """kswapd_age_node(): the policy's background aging of the node.
+        """kswapd_age_node(): each policy's background aging of the node.
         Without an age_node hook, keep the anon lists balanced even while
         only file pages are reclaimed (can_age_anon_pages: swap exists).
-        Returns whether the policy declared the node out of memory."""
+        Returns whether the policies declared the node out of memory: all
+        of them, as lru_gen_age_node() OOM-kills only when no memcg has an
+        old enough generation."""
         m = self.m
         sc = self.scan_control(ReclaimReason.KSWAPD, nid, SWAP_CLUSTER_MAX, priority)
-        if m.policy.age_node is not None:
-            sc.free_pages, sc.high_wmark = m.nodes[nid].nr_free, m.nodes[nid].wmark.high
-            sc.nr_swap_pages = m.swap.nr_free
-            return bool(m.policy.age_node(m.ctx, sc)) and not self.pgdat_balanced(nid)
-        if m.swap.total > 0:
-            for lruvec in m.node_lruvecs[nid]:
-                self._prepare(sc, lruvec)
-                self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
-        return False
+        out_of_memory = True
+        for domain in m.domains:
+            policy = domain.policy
+            if policy.age_node is not None:
+                sc.free_pages, sc.high_wmark = m.nodes[nid].nr_free, m.nodes[nid].wmark.high
+                sc.nr_swap_pages = m.swap.nr_free
+                out_of_memory &= bool(policy.age_node(policy.ctx, sc))
+                continue
+            out_of_memory = False
+            if m.swap.total > 0:
+                for lruvec in domain.lruvecs:
+                    if m.lruvec_node[lruvec] == nid:
+                        self._prepare(sc, lruvec)
+                        self._age(lruvec, sc, LRU_ANON, SWAP_CLUSTER_MAX, balance=True)
+        return out_of_memory and not self.pgdat_balanced(nid)
 
     def _kswapd_end_pass(self, k: Kswapd) -> int:
         """The end of balance_pgdat(), then kswapd_try_to_sleep(): nap if the

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from test_cli import run_cli
 
+from reclaim_ext.api import run
+from reclaim_ext.scenario import load_scenario
+
 from reclaim_ext import compare as compare_module
 from reclaim_ext.compare import (
     Cell,
@@ -211,3 +214,24 @@ def test_a_policy_the_verifier_rejects_is_a_failed_run_not_a_crash(tmp_path, tin
     c = compare([tiny], ["lru", str(bad)], out=tmp_path / "out")
     (failed,) = [r for r in c.runs if r["error"]]
     assert "rejected by the verifier" in failed["error"] and "failed:" in c.text()
+
+
+def test_compare_can_vary_one_cgroups_policy_while_the_rest_stay_fixed(tmp_path):
+    from importlib import resources
+
+    neighbours = resources.files("reclaim_ext").joinpath("scenarios/noisy-neighbour.toml")
+    c = compare([str(neighbours)], ["lru", "fifo"], cgroup="noisy", out=tmp_path / "out")
+    assert [r["metrics"]["cgroup_pgscan"] > 0 for r in c.runs] == [True, True]
+    attached = compare_module.with_cgroup_policy(load_scenario(str(neighbours)), "noisy", "fifo")
+    assert run(attached)["policy"] == "lru" and [g.policy for g in attached.cgroups] == [None, "fifo"]
+    text = c.text()
+    assert "the policy is cgroup noisy's" in text and "noisy major faults" in text
+    # what ran: the machine kept the scenario's lru, the cgroup got each policy
+    from reclaim_ext.compare import Cell, run_cell
+
+    record = run_cell(c.grid.to_json(), {"scenario": "noisy-neighbour", "policy": "fifo", "memory": "100%", "seed": 0})
+    assert record["metrics"] == c.runs[1]["metrics"]
+    assert c.grid.digest(Cell("noisy-neighbour", "fifo", "100%", 0)) != \
+        compare_module.Grid(**{**c.grid.__dict__, "cgroup": None}).digest(Cell("noisy-neighbour", "fifo", "100%", 0))
+    with pytest.raises(ValueError, match="has no cgroup 'web'"):
+        compare([str(neighbours)], ["lru"], cgroup="web", out=tmp_path / "bad")

@@ -12,6 +12,7 @@ from reclaim_ext.scenario import ScenarioError, parse_scenario, to_config
 from simulator.lru import ClassicLRU
 from simulator.config import PAGE_SIZE
 from simulator.machine import Machine
+from simulator.vmstat import VmEvent
 
 
 def pages(group: dict) -> int:
@@ -370,3 +371,97 @@ def test_an_lruvecs_nonresident_age_advances_its_ancestors():
     assert [int(m.workingset.nonresident_age[l]) for l in (db, web, root)] == [5, 7, 7]
     assert m.workingset.nonresident_age[m.memcg_lruvec(2, 0)] == 0, "another node's clocks stand still"
     assert m.workingset.shadow_age[[0, 1]].tolist() == [5, 6], "each eviction reads web's clock"
+
+
+# --------------------------------------------------------------------------
+# policies attached per cgroup
+# --------------------------------------------------------------------------
+CHAIN = """
+[machine]
+nodes = [{ memory = "8MiB" }]
+swap = { size = "16MiB" }
+
+[[cgroups]]
+name = "web"
+memory_max = "1MiB"
+
+[[cgroups]]
+name = "web/db"
+
+[[processes]]
+name = "db"
+cgroup = "web/db"
+regions = [{ kind = "anon", size = "2MiB", pattern = "zipf:0.6" }]
+
+[[processes]]
+name = "init"
+regions = [{ kind = "file", file = "log", size = "1MiB", pattern = "sequential" }]
+
+[run]
+accesses = 20000
+policy = "lru"
+fallback = "mglru"
+"""
+
+
+def _with_policies(tmp_path, **policies: str) -> str:
+    """CHAIN with a policy attached to each named cgroup ("web", "web_db");
+    "crash" is FIFO that divides by zero when asked for victims."""
+    from importlib import resources
+
+    fifo = resources.files("example_policies").joinpath("fifo.py").read_text()
+    crash = tmp_path / "crash.py"
+    crash.write_text(fifo.replace("request.nr_to_scan)", "request.nr_to_scan // (len(ctx.lruvecs) - len(ctx.lruvecs)))"))
+    text = CHAIN
+    for group, policy in policies.items():
+        name = group.replace("_", "/")
+        policy = str(crash) if policy == "crash" else policy
+        text = text.replace(f'name = "{name}"\n', f'name = "{name}"\npolicy = "{policy}"\n', 1)
+    return text
+
+
+def _list_names(m: Machine, memcg: int) -> set[str]:
+    lruvec = m.memcg_lruvec(memcg, 0)
+    return {q.name for q in m.lists.queues if q.lruvec == lruvec and q.length}
+
+
+def test_a_cgroups_policy_serves_it_and_its_descendants_without_one(tmp_path):
+    from reclaim_ext.api import memcg_policies
+
+    scenario = parse_scenario(_with_policies(tmp_path, web="mglru"))
+    machine_cfg, run_cfg = to_config(scenario)
+    m = Machine(machine_cfg, run_cfg, "lru", ClassicLRU(), memcg_policies=memcg_policies(scenario))
+    m.run()
+    web, db = m.domains[1], m.domains[1]
+    assert m.lruvec_policy(m.memcg_lruvec(2, 0)) is web.policy is db.policy, "db has none: its parent's serves it"
+    assert m.lruvec_policy(m.memcg_lruvec(0, 0)).name == "lru"
+    assert web.policy.ctx.lruvecs == (1, 2), "it sees the lruvecs of web and web/db only"
+    assert all(name.startswith("gen") for name in _list_names(m, 2)), "db's folios are in MGLRU's generations"
+    assert _list_names(m, 0) <= {"inactive_file", "active_file", "inactive_anon", "active_anon"}
+    assert m.vmstat.memcg_events(2)[VmEvent.PGSCAN_DIRECT] > 0, "web's limit reclaimed db through MGLRU"
+
+
+def test_an_ejected_cgroup_policy_falls_back_to_its_parents(tmp_path):
+    result = run(parse_scenario(_with_policies(tmp_path, web="fifo", web_db="crash")), check_invariants=True)
+    (ejection,) = result["ejections"]
+    assert ejection["cgroup"] == "web/db" and ejection["fallback"] == "fifo" and "ZeroDivisionError" in ejection["message"]
+    assert result["processes"]["db"]["exit"] == "", "the run completes"
+
+
+def test_the_fallback_chain_ends_at_the_machines_policy_then_the_fallback(tmp_path):
+    result = run(parse_scenario(_with_policies(tmp_path, web="crash")), check_invariants=True)
+    assert [(e["cgroup"], e["fallback"]) for e in result["ejections"]] == [("web", "lru")], "run.policy, not run.fallback"
+    text = _with_policies(tmp_path).replace('policy = "lru"', f'policy = "{tmp_path / "crash.py"}"')
+    result = run(parse_scenario(text), check_invariants=True)
+    assert [e["fallback"] for e in result["ejections"]] == ["mglru"], "the machine's own policy falls back to run.fallback"
+
+
+def test_a_cgroups_policy_cannot_touch_another_cgroups_lruvecs(tmp_path):
+    from importlib import resources
+
+    fifo = resources.files("example_policies").joinpath("fifo.py").read_text()
+    greedy = tmp_path / "greedy.py"  # makes lists for lruvec 0, the root's, which it does not serve
+    greedy.write_text(fifo.replace("def policy_init(ctx):\n", "def policy_init(ctx):\n    ctx.list_create(0, 0, False, \"theirs\")\n"))
+    result = run(parse_scenario(_with_policies(tmp_path, web=str(greedy))), check_invariants=True)
+    (ejection,) = result["ejections"]
+    assert ejection["hook"] == "policy_init" and "0 is not one of the lruvecs this policy serves" in ejection["message"]

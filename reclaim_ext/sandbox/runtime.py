@@ -1033,7 +1033,8 @@ class SandboxContext:
     def _lruvec(self, helper: str, lruvec: object) -> int:
         if type(lruvec) in _INTS and lruvec in self._lruvec_set:
             return int(lruvec)
-        raise _refuse(helper, f"{_brief(lruvec)} is not an lruvec of this machine ({', '.join(map(str, self.lruvecs))})")
+        served = ", ".join(map(str, self.lruvecs))
+        raise _refuse(helper, f"{_brief(lruvec)} is not one of the lruvecs this policy serves (ctx.lruvecs: {served})")
 
     def _list(self, helper: str, lst: object) -> int:
         if type(lst) in _INTS and lst in self._lists:

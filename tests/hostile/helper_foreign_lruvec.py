@@ -1,4 +1,4 @@
-"""ejected@26 helper: is not an lruvec of this machine
+"""ejected@26 helper: is not one of the lruvecs this policy serves
 
 walk_mm on an lruvec the machine does not have.
 """
