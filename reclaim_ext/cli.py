@@ -129,9 +129,15 @@ memory sizes (--memory, comma-separated): a percentage scales every node's
 memory (a trace's cache), a size (64MiB, or pages) sets it in all, shared
 among the nodes as their memory is.
 
+--cgroup NAME attaches each --policy to that cgroup of every scenario, as
+cache_ext attaches a policy to a cgroup, while the rest of the machine keeps
+the scenario's run.policy; the table adds the cgroup's own major faults,
+refaults, pgscan and stall time.
+
 examples:
   reclaim-ext compare --policy lru --policy mglru --policy clock --seeds 3
   reclaim-ext compare a.toml b.toml --policy lru --policy sieve --memory 50%,75%,100% -j 2 --out cmp/
+  reclaim-ext compare reclaim_ext/scenarios/noisy-neighbour.toml --cgroup noisy --policy lru --policy s3fifo
   reclaim-ext report cmp/ --format markdown"""
 
 EXPLAIN_EPILOG = """\
@@ -227,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp.add_argument("--policy", action="append", metavar="POLICY", required=True,
                        help="a policy to compare; repeat for each (the first is the baseline)")
     p_cmp.add_argument("--baseline", metavar="POLICY", help="the policy changes are measured against (default: the first)")
+    p_cmp.add_argument("--cgroup", metavar="NAME",
+                       help="attach the policies to this cgroup only (its path: web/db); the rest keep run.policy")
     p_cmp.add_argument("--memory", default="100%", metavar="SIZES",
                        help="memory sizes, comma-separated: 50%%,75%%,100%% or 256MiB,512MiB (default: 100%%)")
     p_cmp.add_argument("--seeds", type=_positive_int, default=1, metavar="N",
@@ -442,7 +450,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     bar = Progress()
     try:
         comparison = compare(args.scenarios, args.policy, memory=memory, seeds=args.seeds, baseline=args.baseline,
-                             jobs=args.jobs, out=args.out, progress=lambda done, total: bar(done / total))
+                             cgroup=args.cgroup, jobs=args.jobs, out=args.out,
+                             progress=lambda done, total: bar(done / total))
     except KeyboardInterrupt:
         bar.close()
         print(f"reclaim-ext: interrupted; every finished run is kept in {args.out}: "

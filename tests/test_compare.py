@@ -235,3 +235,14 @@ def test_compare_can_vary_one_cgroups_policy_while_the_rest_stay_fixed(tmp_path)
         compare_module.Grid(**{**c.grid.__dict__, "cgroup": None}).digest(Cell("noisy-neighbour", "fifo", "100%", 0))
     with pytest.raises(ValueError, match="has no cgroup 'web'"):
         compare([str(neighbours)], ["lru"], cgroup="web", out=tmp_path / "bad")
+
+
+def test_compare_cgroup_on_the_command_line(tmp_path, capsys):
+    from importlib import resources
+
+    neighbours = str(resources.files("reclaim_ext").joinpath("scenarios/noisy-neighbour.toml"))
+    code, out, err = run_cli(capsys, "compare", neighbours, "--cgroup", "noisy", "--policy", "lru", "--policy", "fifo",
+                             "--out", str(tmp_path / "out"), "-j", "1")
+    assert code == 0 and "noisy pgscan" in out, err
+    code, _, err = run_cli(capsys, "compare", "--cgroup", "web", "--policy", "lru", "--out", str(tmp_path / "bad"))
+    assert code == 2 and "scenario 'default' has no cgroup 'web'" in err
