@@ -54,7 +54,7 @@ class Workingset:
         """`lruvec_ancestors[l]`: lruvec l and its ancestors' lruvecs on its
         node, itself first (default: no memcgs, each lruvec its own root)."""
         self.nonresident_age = np.zeros(nr_lruvecs, np.int64)
-        self.ancestors = [np.asarray(chain, np.int64) for chain in lruvec_ancestors or [[l] for l in range(nr_lruvecs)]]
+        self.ancestors = [tuple(chain) for chain in lruvec_ancestors or [[l] for l in range(nr_lruvecs)]]
         self.shadow_age = np.full(nr_pages, NO_SHADOW, np.int64)
         self.shadow_lruvec = np.zeros(nr_pages, np.int32)
         self.shadow_workingset = np.zeros(nr_pages, bool)
@@ -62,8 +62,10 @@ class Workingset:
 
     def age_nonresident(self, lruvec: int, nr: int) -> None:
         """workingset_age_nonresident(): the lruvec's clock and its
-        ancestors' advance together."""
-        self.nonresident_age[self.ancestors[lruvec]] += nr
+        ancestors' advance together (a scalar add each: exact cache mode
+        evicts one folio at a time)."""
+        for ancestor in self.ancestors[lruvec]:
+            self.nonresident_age[ancestor] += nr
 
     def evict(self, folios: np.ndarray, lruvec: int, workingset: np.ndarray, values: np.ndarray) -> None:
         """workingset_eviction(): each folio records the clock before it
