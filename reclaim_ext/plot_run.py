@@ -54,6 +54,7 @@ def plot_run(directory: Path, out: Path | None = None) -> list[Path]:
     title = f"{directory.resolve().name} ({_policy(directory)})"
     seconds = [t / 1e9 for t in columns["time_ns"]]
     return (_memory(columns, seconds, title, out)
+            + _cgroups(columns, seconds, title, out)
             + _reclaim(columns, seconds, title, out)
             + _pressure(columns, seconds, title, out))
 
@@ -111,6 +112,23 @@ def _memory(columns: Columns, seconds: list[float], title: str, out: Path) -> li
     axes[0, 0].set_title(f"{title}: memory per node")
     axes[-1, 0].set_xlabel("virtual time (s)")
     return save(fig, out / "memory")
+
+
+def _cgroups(columns: Columns, seconds: list[float], title: str, out: Path) -> list[Path]:
+    """Each cgroup's memory.current over time (a run with cgroups only)."""
+    import matplotlib.pyplot as plt
+
+    groups = [name for name in columns if re.fullmatch(r"cgroup_.+_current", name)]
+    if not groups:
+        return []
+    fig, ax = plt.subplots(figsize=(8.5, 3.2))
+    for name in groups:
+        ax.plot(seconds, columns[name], label=name.removeprefix("cgroup_").removesuffix("_current"))
+    ax.set_ylabel("memory.current (pages)")
+    ax.set_title(f"{title}: memory per cgroup")
+    ax.set_xlabel("virtual time (s)")
+    _finish(ax)
+    return save(fig, out / "cgroups")
 
 
 def _reclaim(columns: Columns, seconds: list[float], title: str, out: Path) -> list[Path]:

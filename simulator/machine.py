@@ -767,9 +767,11 @@ class Machine(PolicyHost):
             row[f"node{node.nid}_wmark_min"] = node.wmark.min
             row[f"node{node.nid}_wmark_low"] = node.wmark.low
             row[f"node{node.nid}_wmark_high"] = node.wmark.high
-            active, inactive = self.lruvec_active_inactive(node.nid)
-            row[f"node{node.nid}_active_anon"], row[f"node{node.nid}_active_file"] = active
-            row[f"node{node.nid}_inactive_anon"], row[f"node{node.nid}_inactive_file"] = inactive
+            sizes = np.array([self.lruvec_active_inactive(lruvec) for lruvec in self.node_lruvecs[node.nid]]).sum(axis=0)
+            row[f"node{node.nid}_active_anon"], row[f"node{node.nid}_active_file"] = sizes[0].tolist()
+            row[f"node{node.nid}_inactive_anon"], row[f"node{node.nid}_inactive_file"] = sizes[1].tolist()
+        for memcg, cfg in enumerate(self.cfg.memcgs[1:], start=1):
+            row[f"cgroup_{cfg.name}_current"] = self.memcg.usage[memcg]
         totals = self.vmstat.events.sum(axis=0)
         for name in ("pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct", "pgmajfault",
                      "workingset_refault_anon", "workingset_refault_file", "allocstall_normal"):

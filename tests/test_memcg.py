@@ -465,3 +465,16 @@ def test_a_cgroups_policy_cannot_touch_another_cgroups_lruvecs(tmp_path):
     result = run(parse_scenario(_with_policies(tmp_path, web=str(greedy))), check_invariants=True)
     (ejection,) = result["ejections"]
     assert ejection["hook"] == "policy_init" and "0 is not one of the lruvecs this policy serves" in ejection["message"]
+
+
+def test_the_time_series_has_each_cgroup_and_the_nodes_lists_of_every_memcg(tmp_path):
+    from reclaim_ext.plot_run import plot_run
+    from reclaim_ext.report import write_results
+
+    result = run(parse_scenario(noisy_neighbour("0")))
+    last = result["timeseries"][-1]
+    assert last["cgroup_victim_current"] + last["cgroup_noisy_current"] <= \
+        sum(last[f"node0_{lru}"] for lru in ("active_anon", "inactive_anon", "active_file", "inactive_file"))
+    assert last["cgroup_victim_current"] > 0, "the node's lists include the victim's lruvec"
+    write_results(tmp_path, result, "")
+    assert tmp_path / "plots" / "cgroups.png" in plot_run(tmp_path)
