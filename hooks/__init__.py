@@ -43,7 +43,7 @@ INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
         (1, 3),
         (
             "memory cgroups: policies attached per memcg, each seeing only its own lruvecs "
-            "in ctx.lruvecs; ScanRequest.target_memcg; the core scales any policy's scan "
+            "in ctx.lruvecs; ctx.lruvec_memcg and ctx.memcg_path; ScanRequest.target_memcg; the core scales any policy's scan "
             "decision by the memcg's unprotected part (apply_proportional_protection)"
         ),
     ),

@@ -32,6 +32,14 @@ class Context(Protocol):
     def lruvec_node(self, lruvec: int) -> int:
         """The node an lruvec belongs to."""
 
+    def lruvec_memcg(self, lruvec: int) -> int:
+        """The memcg an lruvec belongs to: 0 for the root, then the
+        scenario's cgroups in the order declared. Since: 1.3."""
+
+    def memcg_path(self, memcg: int) -> str:
+        """A memcg's path below the root, as cgroupfs names it: "" for the
+        root, "web/db". Since: 1.3."""
+
     def node_pages(self, nid: int) -> int:
         """The pages of memory a node has (in exact cache mode: the cache's
         size). Since: 1.2."""

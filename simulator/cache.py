@@ -87,6 +87,7 @@ class ExactCache(PolicyHost):
         self.nr_nodes = 1
         self.nr_lruvecs = 1
         self.lruvec_node = [0]
+        self.lruvec_memcg = [0]
         self.events = EventStream()
         self.policy_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
         self.folios = FolioTable(nr_pages, np.full(nr_pages, LRU_FILE, np.int8))

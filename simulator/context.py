@@ -53,6 +53,15 @@ class CoreContext:
     def node_pages(self, nid: int) -> int:
         return self._m.node_pages(nid)
 
+    def lruvec_memcg(self, lruvec: int) -> int:
+        return self._m.lruvec_memcg[lruvec]
+
+    def memcg_path(self, memcg: int) -> str:
+        memcgs = self._m.cfg.memcgs
+        if not 0 <= memcg < len(memcgs):
+            raise PolicyContextError(f"memcg_path: {memcg} is not a memcg of this machine (0..{len(memcgs) - 1})")
+        return memcgs[memcg].name
+
     def now(self) -> int:
         return self._m.now
 

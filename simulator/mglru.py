@@ -721,11 +721,16 @@ class MultiGenLRU:
 
     @hookimpl
     def policy_state(self, ctx) -> dict[str, str]:
-        """/sys/kernel/debug/lru_gen, as lru_gen_seq_show() prints it: the
-        root memcg (id 1), then per node each generation from the older
-        min_seq on: sequence number, age in ms, and anon and file pages."""
-        lines = [f"memcg {ROOT_MEMCG_ID:5d} /"]
-        for lruvec, lrugen in self.lruvecs.items():
+        """/sys/kernel/debug/lru_gen, as lru_gen_seq_show() prints it: each
+        memcg it serves (the root's id is 1, the others follow) with its
+        path, then per node each generation from the older min_seq on:
+        sequence number, age in ms, and anon and file pages."""
+        lines, previous = [], None
+        for lruvec, lrugen in self.lruvecs.items():  # memcg by memcg, node by node: lruvec ids are in that order
+            memcg = ctx.lruvec_memcg(lruvec)
+            if memcg != previous:
+                lines.append(f"memcg {ROOT_MEMCG_ID + memcg:5d} /{ctx.memcg_path(memcg)}")
+                previous = memcg
             lines.append(f" node {ctx.lruvec_node(lruvec):5d}")
             for seq in range(min(lrugen.min_seq), lrugen.max_seq + 1):
                 age_ms = (ctx.now() - lrugen.timestamps[seq % MAX_NR_GENS]) // 1_000_000

@@ -478,3 +478,23 @@ def test_the_time_series_has_each_cgroup_and_the_nodes_lists_of_every_memcg(tmp_
     assert last["cgroup_victim_current"] > 0, "the node's lists include the victim's lruvec"
     write_results(tmp_path, result, "")
     assert tmp_path / "plots" / "cgroups.png" in plot_run(tmp_path)
+
+
+def test_lru_gen_shows_each_memcg_with_its_path():
+    result = run(parse_scenario(noisy_neighbour("0")), policy="mglru")
+    heads = [line for line in result["policy_state"]["lru_gen"].splitlines() if line.startswith("memcg")]
+    assert heads == ["memcg     1 /", "memcg     2 /victim", "memcg     3 /noisy"]
+
+
+def test_a_policy_learns_the_memcg_of_its_lruvecs(tmp_path):
+    from importlib import resources
+
+    fifo = resources.files("example_policies").joinpath("fifo.py").read_text()
+    curious = tmp_path / "curious.py"  # says which memcgs it serves
+    curious.write_text(fifo.replace("def policy_init(ctx):\n", "def policy_init(ctx):\n"
+                                    "    for i in range(min(len(ctx.lruvecs), 4)):\n"
+                                    "        ctx.trace(ctx.memcg_path(ctx.lruvec_memcg(ctx.lruvecs[i])))\n"))
+    traced = []
+    run(parse_scenario(_with_policies(tmp_path, web=str(curious))), events=lambda e: traced.append(e),
+        accesses=10)
+    assert [e["msg"] for e in traced if e["name"] == "bpf_trace_printk"] == ["web", "web/db"]

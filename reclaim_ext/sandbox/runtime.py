@@ -1078,6 +1078,14 @@ class SandboxContext:
     def lruvec_node(self, lruvec: int) -> int:
         return self._core.lruvec_node(self._lruvec("lruvec_node", lruvec))
 
+    def lruvec_memcg(self, lruvec: int) -> int:
+        return self._core.lruvec_memcg(self._lruvec("lruvec_memcg", lruvec))
+
+    def memcg_path(self, memcg: int) -> str:
+        if type(memcg) in _INTS:
+            return self._core.memcg_path(int(memcg))
+        raise _refuse("memcg_path", f"{_brief(memcg)} is not a memcg id")
+
     def node_pages(self, nid: int) -> int:
         if type(nid) in _INTS and 0 <= nid < self.nr_nodes:
             return self._core.node_pages(int(nid))
