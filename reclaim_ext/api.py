@@ -92,18 +92,11 @@ def run(
                         check_invariants=check_invariants, fallback=fallback)
     if isinstance(sc, ReplayScenario):
         return run_replay(sc, progress=progress)
-    machine_cfg, run_cfg = to_config(sc)
-    policy_name, fallback_name = sc.run.policy, sc.run.fallback
-    if fallback_name not in BUILTIN_POLICIES:
-        raise PolicyError(f"the fallback policy must be a built-in ({', '.join(BUILTIN_POLICIES)}), not {fallback_name!r}")
-    plugin = load_policy(policy_name)
     stream = EventStream()
     if events is not None:
         stream.subscribe(events)
-    machine = Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy_name), plugin,
-                      fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]), events=stream,
-                      policy_factory=partial(load_policy, policy_name), memcg_policies=memcg_policies(sc))
-    if run_cfg.check_invariants:
+    machine = build_machine(sc, stream)
+    if machine.run_cfg.check_invariants:
         machine.invariant_checker = _check_invariants
     try:
         machine.run(progress)
@@ -114,15 +107,30 @@ def run(
     return collect_results(machine)
 
 
+def build_machine(sc: Scenario, events: EventStream | None = None) -> Machine:
+    """The machine a scenario describes, with its policies attached and not
+    yet run. Raises as run() does for a policy that cannot be attached."""
+    machine_cfg, run_cfg = to_config(sc)
+    policy_name, fallback_name = sc.run.policy, sc.run.fallback
+    if fallback_name not in BUILTIN_POLICIES:
+        raise PolicyError(f"the fallback policy must be a built-in ({', '.join(BUILTIN_POLICIES)}), not {fallback_name!r}")
+    plugin = load_policy(policy_name)
+    return Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy_name), plugin,
+                   fallback=(fallback_name, BUILTIN_POLICIES[fallback_name][0]),
+                   events=events if events is not None else EventStream(),
+                   policy_factory=partial(load_policy, policy_name), memcg_policies=memcg_policies(sc))
+
+
 def memcg_policies(scenario: Scenario) -> dict[int, tuple[str, Callable[[], Any]]]:
     """The policies the scenario attaches to cgroups, by memcg index (the
     root is 0, the cgroups follow in order), each loaded once here so a
-    policy that cannot be attached is reported before the run starts."""
+    policy that cannot be attached is reported before the run starts, and
+    named as the machine's policy is: by the name the policy gives itself."""
     attached = {}
     for memcg, group in enumerate(scenario.cgroups, start=1):
         if group.policy is not None:
-            load_policy(group.policy)
-            attached[memcg] = (group.policy, partial(load_policy, group.policy))
+            plugin = load_policy(group.policy)
+            attached[memcg] = (getattr(plugin, "name", group.policy), partial(load_policy, group.policy))
     return attached
 
 

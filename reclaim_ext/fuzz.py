@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,8 @@ from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from reclaim_ext.api import memcg_policies
+from reclaim_ext.api import build_machine
 from reclaim_ext.policies import (
-    BUILTIN_POLICIES,
     PolicyNotFound,
     PolicyRejected,
     load_policy,
@@ -52,15 +50,12 @@ from reclaim_ext.scenario import (
     ScenarioError,
     load_scenario,
     resolved_toml,
-    to_config,
 )
 from reclaim_ext.units import parse_duration
 from simulator.config import NSEC_PER_SEC
 from simulator.context import PolicyContextError
 from simulator.errors import SimulationError
-from simulator.events import EventStream
 from simulator.invariants import InvariantError
-from simulator.machine import Machine
 from simulator.oracles import Oracles, OracleViolation
 from simulator.policy import PolicyError
 from simulator.vmscan import ReclaimError
@@ -225,16 +220,6 @@ class Failure:
 
 _RUN_ERRORS = {SimulationError: "simulation-error", ReclaimError: "reclaim-error",
                PolicyContextError: "policy-context-error", InvariantError: "invariant"}
-
-
-def build_machine(scenario: Scenario) -> Machine:
-    """The machine reclaim_ext.api.run builds for a scenario, not yet run."""
-    machine_cfg, run_cfg = to_config(scenario)
-    policy, fallback = scenario.run.policy, scenario.run.fallback
-    plugin = load_policy(policy)
-    return Machine(machine_cfg, run_cfg, getattr(plugin, "name", policy), plugin,
-                   fallback=(fallback, BUILTIN_POLICIES[fallback][0]), events=EventStream(),
-                   policy_factory=partial(load_policy, policy), memcg_policies=memcg_policies(scenario))
 
 
 def run_checked(scenario: Scenario, *, allow_ejection: bool = False) -> Failure | None:

@@ -94,14 +94,19 @@ def eject(m: Machine, policy: BoundPolicy, fault: PolicyFault, hook_name: str, a
 
 def _successor(m: Machine, domain: PolicyDomain) -> tuple[str, Callable[[], Any]]:
     """Who takes over an ejected policy's lruvecs: a fresh instance of the
-    policy serving the parent memcg (the chain a memcg without a policy of
-    its own follows), and for the machine's policy the trusted fallback."""
-    if domain.memcg == 0:
-        return m.fallback_name, m.fallback_factory
-    parent = m.domains[m.lruvec_domain[m.memcg_lruvec(m.cfg.memcgs[domain.memcg].parent, 0)]]
-    if parent.factory is None:
-        return m.fallback_name, m.fallback_factory
-    return parent.policy.name, parent.factory
+    policy serving the nearest ancestor memcg (the chain a memcg without a
+    policy of its own follows), and for the machine's policy the trusted
+    fallback. A policy already ejected in this run is passed over: a fresh
+    instance of it would answer the failed call the same way and be ejected
+    in turn, without end (found by reclaim-ext fuzz)."""
+    failed = {record["policy"] for record in m.ejections} | {domain.policy.name}
+    memcg = domain.memcg
+    while memcg != 0:
+        memcg = m.cfg.memcgs[memcg].parent
+        ancestor = m.domains[m.lruvec_domain[m.memcg_lruvec(memcg, 0)]]
+        if ancestor.factory is not None and ancestor.policy.name not in failed:
+            return ancestor.policy.name, ancestor.factory
+    return m.fallback_name, m.fallback_factory
 
 
 def _redispatch(policy: BoundPolicy, hook_name: str, args: tuple) -> Any:

@@ -68,39 +68,67 @@ class PageAllocator:
         return 0
 
     def place(self, p: Process, pages: np.ndarray, mark: str) -> int:
+        """Frames for a prefix of `pages`, each page in order from the first
+        node of its zonelist (its interleave node's, under MPOL_INTERLEAVE)
+        with room above `mark`, as get_page_from_freelist() takes them one
+        at a time. Returns the prefix's length.
+
+        Vectorised by spans: up to the first page whose node runs out, every
+        page's node is known at once; from there on that node is full, and
+        so at most one span per node."""
         prefs = self.preferred_nodes(p, pages)
+        room = {nid: self.m.nodes[nid].budget(getattr(self.m.nodes[nid].wmark, mark))
+                for zl in p.zonelists.values() for nid in zl}
         placed = 0
-        for pref, sel in group_by(prefs):
-            want = pages[sel]
-            for nid in p.zonelists[pref]:
-                node = self.m.nodes[nid]
-                take = min(len(want), node.budget(getattr(node.wmark, mark)))
-                if take <= 0:
-                    continue
-                got = want[:take]
-                frames = node.alloc(got)
-                self.m.folios.node[got] = nid
-                self.m.folios.frame[got] = frames
-                # charged to the faulting process's memcg (a file page to
-                # the first that brings it in, as the page cache is)
-                self.m.folios.lruvec[got] = self.m.memcg_lruvec(p.cfg.memcg, nid)
-                self.m.memcg.charge(p.cfg.memcg, len(got))
-                p.pages_over_high += len(got)
-                self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, take)
-                want = want[take:]
-                placed += take
-                if len(want) == 0:
-                    break
-            if len(want):
-                break  # keep the allocated pages a prefix of `pages`
-        if placed < len(pages):
-            # pages of a later preferred node may be placed while an earlier
-            # one's are not: give back all but the prefix the caller expects
-            allocated = self.m.folios.node[pages] >= 0
-            prefix = int(np.argmin(allocated)) if not allocated.all() else len(pages)
-            self.m.release_frames(pages[prefix:][allocated[prefix:]])
-            placed = prefix
+        while placed < len(pages):
+            dest = self._first_node_with_room(p, prefs[placed:], room)
+            span = self._span_with_room(dest, room)
+            if span == 0:
+                break
+            for nid, sel in group_by(dest[:span]):
+                got = pages[placed:placed + span][sel]
+                self._take_frames(p, nid, got)
+                room[nid] -= len(got)
+            placed += span
         return placed
+
+    @staticmethod
+    def _first_node_with_room(p: Process, prefs: np.ndarray, room: dict[int, int]) -> np.ndarray:
+        """Each page's node: the first of its preferred node's zonelist with
+        room left, -1 where there is none."""
+        first = {pref: next((nid for nid in p.zonelists[pref] if room[nid] > 0), -1)
+                 for pref in np.unique(prefs).tolist()}
+        if len(first) == 1:
+            return np.full(len(prefs), next(iter(first.values())), np.int64)
+        lut = np.full(max(first) + 1, -1, np.int64)
+        lut[list(first)] = list(first.values())
+        return lut[prefs]
+
+    @staticmethod
+    def _span_with_room(dest: np.ndarray, room: dict[int, int]) -> int:
+        """How many pages from the first get the node `dest` names before
+        one finds no node, or its node full."""
+        span = len(dest)
+        for nid, sel in group_by(dest):
+            if nid < 0:
+                span = min(span, int(np.argmax(dest < 0)))
+                continue
+            positions = np.arange(len(dest))[sel]
+            if len(positions) > room[nid]:
+                span = min(span, int(positions[room[nid]]))
+        return span
+
+    def _take_frames(self, p: Process, nid: int, got: np.ndarray) -> None:
+        """Frames on node `nid` for the pages `got`, charged to the faulting
+        process's memcg (a file page to the first that brings it in, as the
+        page cache is)."""
+        node = self.m.nodes[nid]
+        self.m.folios.frame[got] = node.alloc(got)
+        self.m.folios.node[got] = nid
+        self.m.folios.lruvec[got] = self.m.memcg_lruvec(p.cfg.memcg, nid)
+        self.m.memcg.charge(p.cfg.memcg, len(got))
+        p.pages_over_high += len(got)
+        self.m.vmstat.count(nid, VmEvent.PGALLOC_NORMAL, len(got))
 
     def slowpath(self, p: Process) -> None:
         """__alloc_pages_slowpath() from direct reclaim on: reclaim; after a

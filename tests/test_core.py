@@ -100,6 +100,22 @@ def test_interleave_spreads_pages_round_robin():
     assert counts == [500, 500]
 
 
+def test_an_interleaved_page_whose_node_is_full_falls_back_in_order():
+    """get_page_from_freelist() takes the pages one at a time: the first
+    pages get their interleave node while it has room above the mark, the
+    later ones of the full node fall back along its zonelist, and the batch
+    is placed whole (found by reclaim-ext fuzz: the first page's node was
+    full, the batch was given back, and the fault looped forever)."""
+    m = machine([ProcessConfig("p", (anon(1000, "sequential"),), mempolicy="interleave", nodes=(0, 1))],
+                nodes=(2000, 2000), accesses=0)
+    p, node0 = m.processes[0], m.nodes[0]
+    node0.nr_free = node0.wmark.low + 3  # room for three more pages above low
+    pages = np.arange(10, dtype=np.int64)  # interleave: pages 0, 2, 4, ... prefer node 0
+    assert m.allocator.place(p, pages, "low") == 10
+    assert m.folios.node[pages].tolist() == [0, 1, 0, 1, 0, 1, 1, 1, 1, 1]
+    assert node0.budget(node0.wmark.low) == 0
+
+
 # --------------------------------------------------------------------------
 # kswapd and direct reclaim
 # --------------------------------------------------------------------------
