@@ -22,6 +22,7 @@ from reclaim_ext.api import RunFailed, as_scenario, run, with_overrides
 from reclaim_ext.baseline import (DEFAULT_TOLERANCE, Baseline, check, format_check, load_baseline, parse_tolerance,
                                   write_baseline)
 from reclaim_ext.compare import METRICS, Comparison, compare, load_comparison, render_tables
+from reclaim_ext import fuzz
 from reclaim_ext.explain import EVENTS_FILE, PAGE_SIZE, format_life, page_events, page_of
 from reclaim_ext.perfetto import write_perfetto
 from reclaim_ext.plot_run import plot_run
@@ -69,7 +70,9 @@ getting started:
   reclaim-ext interface                      the hook interface, as text for a mail
   reclaim-ext plot results/                  the run's memory, reclaim and pressure over time
   reclaim-ext compare --policy lru --policy mglru --policy my_policy.py --seeds 3
-                                             policies side by side: a table for a mail, plots"""
+                                             policies side by side: a table for a mail, plots
+  reclaim-ext fuzz --time 10min              random scenarios with every invariant checked; a
+                                             failure is shrunk and saved with its replay command"""
 
 RUN_EPILOG = """\
 examples:
@@ -293,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_schema = sc_sub.add_parser("schema", help="print the JSON schema of scenario files")
     p_schema.set_defaults(func=cmd_scenario_schema)
     p_sc.set_defaults(func=lambda args: _usage(p_sc))
+
+    fuzz.add_parser(sub)
     return parser
 
 
