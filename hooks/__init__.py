@@ -8,7 +8,7 @@ interface version it was written for in ``INTERFACE_VERSION``.
 import pluggy
 
 # (major, minor): a policy written for (1, m) runs on any (1, n) with n >= m.
-INTERFACE_VERSION = (1, 3)
+INTERFACE_VERSION = (1, 4)
 
 # What each version added, oldest first; the last is INTERFACE_VERSION. The
 # docstrings and comments in hooks/ mark each addition ("Since: 1.1").
@@ -45,6 +45,13 @@ INTERFACE_HISTORY: tuple[tuple[tuple[int, int], str], ...] = (
             "memory cgroups: policies attached per memcg, each seeing only its own lruvecs "
             "in ctx.lruvecs; ctx.lruvec_memcg and ctx.memcg_path; ScanRequest.target_memcg; the core scales any policy's scan "
             "decision by the memcg's unprotected part (apply_proportional_protection)"
+        ),
+    ),
+    (
+        (1, 4),
+        (
+            "ctx.wakeup_flusher_threads(): a policy that keeps dirty file folios on its lists "
+            "(MGLRU's sort_folio) wakes the flushers when all it looked at was dirty"
         ),
     ),
 )

@@ -155,3 +155,12 @@ class Context(Protocol):
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
         """Advance the lruvec's nonresident_age clock (workingset.c), as the
         kernel does on activations."""
+
+    def wakeup_flusher_threads(self) -> None:
+        """Wake the flushers to write back every dirty file folio
+        (wakeup_flusher_threads(WB_REASON_VMSCAN)). The core does so itself
+        when every victim a batch gave it was dirty and not under writeback
+        (shrink_inactive_list); a policy that keeps dirty folios on its
+        lists instead of giving them up (MGLRU's sort_folio) cannot be seen
+        doing so and calls this when all it looked at was dirty, or a memcg
+        full of dirty page cache goes OOM while the flushers sleep. Since: 1.4."""

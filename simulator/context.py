@@ -208,6 +208,9 @@ class CoreContext:
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
         self._m.workingset.age_nonresident(self._serves(lruvec, "workingset_age_nonresident"), int(nr))
 
+    def wakeup_flusher_threads(self) -> None:
+        self._m.wakeup_flusher()
+
     # ----------------------------------------------------------------------
     @staticmethod
     def _check_writable(mask: int) -> None:

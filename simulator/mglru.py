@@ -134,6 +134,15 @@ class Sort:
         return Sort(*(getattr(self, name)[:n] for name in self.__dataclass_fields__))
 
 
+@dataclass
+class ScanCounts:
+    """sc->nr of one isolate_folios(): the folios scan_folios() looked at
+    and the dirty file folios among them that sort_folio() kept back."""
+
+    taken: int = 0
+    unqueued_dirty: int = 0
+
+
 def _per_type_tier() -> list[list[int]]:
     return [[0] * MAX_NR_TIERS for _ in range(2)]
 
@@ -506,15 +515,21 @@ class MultiGenLRU:
         swappiness = self.get_swappiness(request)
         lru_type = self.get_type_to_scan(lrugen, swappiness)
         isolated, scanned = np.empty(0, np.int64), 0
+        nr = ScanCounts()
         for _ in range(2 if swappiness else 1):
             if swappiness == 0:
                 lru_type = LRU_FILE
             if lrugen.nr_gens(lru_type) > MIN_NR_GENS:  # else scan_folios() finds nothing
                 isolated, scanned = self.scan_folios(ctx, lrugen, lru_type, self.get_tier_idx(lrugen, lru_type),
-                                                     request.nr_to_scan)
+                                                     request.nr_to_scan, nr)
                 if scanned:  # isolated some, or used up its budget sorting
                     break
             lru_type = 1 - lru_type
+        # the file cache at the tail of the oldest generation is all dirty:
+        # the flushers are behind, wake them (upstream 1bc542c6a0d1, which
+        # fixed memcg OOMs with MGLRU and dirty page cache)
+        if nr.unqueued_dirty and nr.unqueued_dirty == nr.taken:
+            ctx.wakeup_flusher_threads()
         # evict_folios(): an advance counts as scanned; once eviction needs
         # aging, the round ends
         scanned += self.try_to_inc_min_seq(ctx, lrugen, swappiness, isolated)
@@ -524,14 +539,15 @@ class MultiGenLRU:
         return Victims(victims, len(isolated), lru_type, nr_used=scanned)
 
     def scan_folios(self, ctx, lrugen: Lrugen, lru_type: int, tier_idx: int,
-                    nr_to_scan: int) -> tuple[np.ndarray, int]:
+                    nr_to_scan: int, nr: ScanCounts | None = None) -> tuple[np.ndarray, int]:
         """scan_folios(): from the tail of the oldest generation, sort what
         must stay and isolate the rest, looking at up to nr_to_scan folios
         (at most MAX_LRU_BATCH) and stopping once MIN_LRU_BATCH are isolated.
         Nothing while only MIN_NR_GENS generations are left (eviction waits
         for aging). Returns the isolated folios and, as the kernel's, how
         many were looked at: 0 when none was isolated and the budget was not
-        used up (isolate_folios() then tries the other type)."""
+        used up (isolate_folios() then tries the other type). `nr`, as
+        sc->nr, counts every folio looked at and the dirty ones kept."""
         if lrugen.nr_gens(lru_type) == MIN_NR_GENS:
             return np.empty(0, np.int64), 0
         lst = self._list(lrugen, lru_type, lrugen.min_seq[lru_type])
@@ -544,6 +560,11 @@ class MultiGenLRU:
         enough = np.cumsum(sort.isolate) >= MIN_LRU_BATCH
         cut = int(np.argmax(enough)) + 1 if enough.any() else len(window)
         self.apply_sort(ctx, lrugen, window[:cut], lru_type, sort.upto(cut))
+        if nr is not None:
+            nr.taken += cut
+            if lru_type == LRU_FILE:
+                unqueued = (sort.flags[:cut] & (PG_dirty | PG_writeback)) == PG_dirty
+                nr.unqueued_dirty += int(np.count_nonzero(sort.waiting[:cut] & unqueued))
         ctx.count_event("pgrefill", ctx.folio_lruvec(int(window[0])), int(np.count_nonzero(~sort.isolate[:cut])))
         isolated = window[:cut][sort.isolate[:cut]]
         return isolated, cut if len(isolated) or cut == budget else 0

@@ -389,6 +389,25 @@ def test_sort_folio_in_kernel_order_then_isolate_folio():
     assert t.vmstat()["pgrefill"] == 6
 
 
+@pytest.mark.parametrize("all_dirty", [True, False])
+def test_a_scan_that_finds_only_dirty_file_folios_wakes_the_flushers(all_dirty):
+    """Upstream 1bc542c6a0d1 (the memcg OOM with dirty page cache):
+    sort_folio() counts the dirty file folios not under writeback that it
+    keeps back (sc->nr.unqueued_dirty), scan_folios() every folio it looked
+    at (sc->nr.taken); when they are equal the flushers are woken and the
+    folios go under writeback. One clean folio among them, and they sleep."""
+    t = tiny_mglru()
+    folios = ids(t.fault(LOG, range(8)))
+    t.m.folios.flags[folios] |= PG_dirty
+    if not all_dirty:
+        t.m.folios.flags[folios[0]] &= np.uint16(~PG_dirty & 0xFFFF)
+
+    t.select_victims(LRU_FILE, 32)
+
+    under_writeback = (t.m.folios.flags[folios[1:]] & PG_writeback) != 0
+    assert under_writeback.all() if all_dirty else not under_writeback.any()
+
+
 def test_scan_folios_takes_only_the_oldest_generation_up_to_min_lru_batch():
     """scan_folios() looks at the oldest generation only, from its tail, at
     most nr_to_scan folios, and stops once MIN_LRU_BATCH are isolated."""

@@ -1225,6 +1225,9 @@ class SandboxContext:
         self._core.workingset_age_nonresident(self._lruvec("workingset_age_nonresident", lruvec),
                                               self._count("workingset_age_nonresident", "nr", nr, MAX_EVENT_COUNT))
 
+    def wakeup_flusher_threads(self) -> None:
+        self._core.wakeup_flusher_threads()
+
 
 # attributes a policy may read, by the exact type of the object
 _ATTRIBUTES_BY_TYPE: dict[type, frozenset[str]] = {
