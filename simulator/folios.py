@@ -195,9 +195,11 @@ class LruLists:
             if tail:
                 sl = slice(q.lo, min(q.lo + window, q.hi))
                 pages, stamps = q.pages[sl], q.stamps[sl]
+                whole = sl.stop == q.hi
             else:
                 sl = slice(max(q.hi - window, q.lo), q.hi)
                 pages, stamps = q.pages[sl][::-1], q.stamps[sl][::-1]
+                whole = sl.start == q.lo
             live = self.page_stamp[pages] == stamps
             if tail:
                 # stale entries at the tail are never live again: skip them for good
@@ -205,7 +207,7 @@ class LruLists:
                 q.lo += skip
                 pages, live = pages[skip:], live[skip:]
             found = pages[live]
-            if len(found) >= n or window >= q.hi - q.lo:
+            if len(found) >= n or whole:
                 return found[:n].copy()
             window *= 4
 

@@ -1,7 +1,10 @@
-"""The lists the core stores for policies: a folio named twice, and ghost
-lists (interface 1.2)."""
+"""The lists the core stores for policies: peeking past stale entries, a
+folio named twice, ghost lists (interface 1.2), and the lists against a
+plain Python model under random operations."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 import pytest
@@ -20,6 +23,54 @@ def lists_of(nr_pages: int = 64) -> tuple[LruLists, int]:
 
 def newest_first(lists: LruLists, lst: int) -> list[int]:
     return lists.peek(lst, 1 << 20, tail=False).tolist()
+
+
+def test_peek_finds_live_folios_beyond_a_window_of_stale_entries():
+    """Found by reclaim-ext fuzz: peek() skipped the first window of stale
+    tail entries, then compared the window with what was left and returned
+    nothing while the list held folios further on. MGLRU's scan_folios()
+    saw an empty oldest generation, isolated nothing, and the machine went
+    OOM with anon pages resident and swap free."""
+    lists, lst = lists_of(256)
+    lists.add(lst, np.arange(100))
+    lists.add(lst, np.array([7, 3]))  # the two live entries, past 100 stale ones...
+    lists.delete(np.arange(100)[(np.arange(100) != 7) & (np.arange(100) != 3)])
+    assert lists.length(lst) == 2
+    assert lists.peek(lst, 2).tolist() == [7, 3]  # ...and past the first window of 64
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_lists_behave_as_python_lists_under_random_operations(seed):
+    """add at the head or tail (a folio moves; named twice, its last
+    occurrence wins), delete, and peek from either end, against a model
+    of plain lists (tail first)."""
+    rng = random.Random(seed)
+    nr_pages, nr_lists = 40, 3
+    lists = LruLists(FolioTable(nr_pages, np.full(nr_pages, LRU_FILE, np.int8)))
+    ids = [lists.create(0, LRU_FILE, False, f"l{i}") for i in range(nr_lists)]
+    model: list[list[int]] = [[] for _ in ids]
+    where: dict[int, int] = {}
+    for _ in range(1500):
+        lst, op = rng.randrange(nr_lists), rng.random()
+        if op < 0.4:
+            folios, tail = [rng.randrange(nr_pages) for _ in range(rng.choice([1, 2, 5, 20]))], rng.random() < 0.5
+            lists.add(ids[lst], np.array(folios, np.int64), tail)
+            for folio in folios:
+                if folio in where:
+                    model[where[folio]].remove(folio)
+                model[lst].insert(0, folio) if tail else model[lst].append(folio)
+                where[folio] = lst
+        elif op < 0.6:
+            folios = sorted({rng.randrange(nr_pages) for _ in range(rng.choice([1, 3, 10]))})
+            lists.delete(np.array(folios, np.int64))
+            for folio in folios:
+                if folio in where:
+                    model[where.pop(folio)].remove(folio)
+        else:
+            n, tail = rng.choice([1, 2, 4, 50]), rng.random() < 0.7
+            expected = model[lst][:n] if tail else model[lst][::-1][:n]
+            assert lists.peek(ids[lst], n, tail).tolist() == expected
+        assert [lists.length(i) for i in ids] == [len(m) for m in model]
 
 
 def test_a_folio_added_twice_ends_where_its_last_occurrence_puts_it():
