@@ -14,8 +14,10 @@ replays it:
     reclaim-ext fuzz --policy lru --policy mglru --time 60s --out failures/
     reclaim-ext fuzz --replay failures/unjustified-oom-....toml
 
-The search is deterministic given --seed: the same seed draws the same
-scenarios, in the same order. It goes in rounds of ROUND_EXAMPLES
+The search goes on after a failure, for other kinds (another check, or
+the same check under another policy), until --runs or --time is spent.
+It is deterministic given --seed: the same seed draws the same scenarios,
+in the same order. It goes in rounds of ROUND_EXAMPLES
 Hypothesis examples, each round seeded from --seed and its number, until
 --runs are done or --time is up; shrinking a failure then has
 --shrink-time, after which the smallest failing scenario found is kept.
@@ -319,19 +321,28 @@ class Fuzzer:
     """The search over `strategy`'s scenarios (scenarios(policies)).
     `on_run(scenario, failure)` hears every run, the ones shrinking a
     failure too. Shrinking stops after `shrink_time_s` with the smallest
-    failing scenario it had."""
+    failing scenario it had.
+
+    With `keep_going` the search does not end at the first failures: each
+    is handed to `on_found` and the search goes on, a failure of a kind
+    already found (the same check under the same policy) counting as none,
+    so that a long search finds distinct bugs rather than one bug again."""
 
     def __init__(self, strategy: st.SearchStrategy[Scenario], *, seed: int = 0, runs: int | None = None,
                  time_s: float | None = None, shrink_time_s: float = DEFAULT_SHRINK_TIME_S, allow_ejection: bool = False,
-                 on_run: Callable[[Scenario, Failure | None], None] | None = None) -> None:
+                 on_run: Callable[[Scenario, Failure | None], None] | None = None, keep_going: bool = False,
+                 on_found: Callable[[Found], None] | None = None) -> None:
         self.strategy = strategy
         self.seed = seed
         self.max_runs = runs
         self.deadline = None if time_s is None else time.monotonic() + time_s
         self.shrink_time_s = shrink_time_s
-        self.shrink_deadline: float | None = None  # set when the first failure is found
+        self.shrink_deadline: float | None = None  # set when a round's first failure is found
         self.allow_ejection = allow_ejection
         self.on_run = on_run
+        self.keep_going = keep_going
+        self.on_found = on_found
+        self.known: set[tuple[str, str]] = set()  # the kinds of failure found: (check, policy)
         self.runs = 0
         # What each scenario run gave, by its JSON: Hypothesis draws the same
         # scenario more than once (each round starts from the simplest), and
@@ -350,17 +361,25 @@ class Fuzzer:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
     def run(self) -> FuzzResult:
-        """Rounds until a failure is found, the budget is spent, or a round
-        draws no scenario that has not run yet (a small strategy can be
-        exhausted)."""
+        """Rounds until a failure is found (with keep_going: until the
+        budget is spent), or a round draws no scenario that has not run yet
+        (a small strategy can be exhausted)."""
+        found_all: list[Found] = []
         round_number = 0
         while not self.out_of_budget():
             runs_before = self.runs
             found = self._round(self.seed * ROUND_SEED_STRIDE + round_number)
-            if found or self.runs == runs_before:
-                return FuzzResult(self.runs, found)
+            for one in found:
+                self.known.add(_kind(one.scenario, one.failure))
+                if self.on_found is not None:
+                    self.on_found(one)
+            found_all.extend(found)
+            if (found and not self.keep_going) or self.runs == runs_before:
+                break
+            self.shrink_deadline = None
+            self.smallest.clear()
             round_number += 1
-        return FuzzResult(self.runs, [])
+        return FuzzResult(self.runs, found_all)
 
     def _round(self, round_seed: int) -> list[Found]:
         try:
@@ -396,13 +415,14 @@ class Fuzzer:
         (it stops)."""
         key = scenario.model_dump_json()
         if key in self.outcomes:
-            return self.outcomes[key]
+            return self._new(scenario, self.outcomes[key])
         if self.shrink_deadline is None and self.out_of_budget():
             return None
         if self.shrink_deadline is not None and time.monotonic() > self.shrink_deadline:
             raise _OutOfShrinkTime
         self.runs += 1
-        failure = self.outcomes[key] = run_checked(scenario, allow_ejection=self.allow_ejection)
+        self.outcomes[key] = run_checked(scenario, allow_ejection=self.allow_ejection)
+        failure = self._new(scenario, self.outcomes[key])
         if self.on_run is not None:
             self.on_run(scenario, failure)
         if failure is not None:
@@ -410,6 +430,15 @@ class Fuzzer:
             if self.shrink_deadline is None:
                 self.shrink_deadline = time.monotonic() + self.shrink_time_s
         return failure
+
+
+    def _new(self, scenario: Scenario, failure: Failure | None) -> Failure | None:
+        """The failure, unless one of its kind was found already."""
+        return None if failure is None or _kind(scenario, failure) in self.known else failure
+
+
+def _kind(scenario: Scenario, failure: Failure) -> tuple[str, str]:
+    return failure.check, scenario.run.policy
 
 
 def _leaves(group: BaseExceptionGroup) -> list[FuzzFailure]:
@@ -458,7 +487,9 @@ livelock, and no policy ejected (unless --allow-ejection, for policies
 meant to misbehave: then the run after the ejection must stay correct).
 
 A failure is shrunk to a minimal scenario, written to --out with what failed
-and the seed in its header, and the command that replays it is printed.
+and the seed in its header, and the command that replays it is printed;
+then the search goes on for other kinds of failure (another check, or
+another policy) until --time or --runs is spent.
 Exit status: 0 nothing found, 1 a failure found, 2 bad arguments.
 
 examples:
@@ -579,17 +610,26 @@ def main(args: argparse.Namespace) -> int:
         print(f"reclaim-ext fuzz: {len(options.rejected)} policy files the verifier rejects are left out "
               f"({names}{more})", file=sys.stderr)
     progress = _Progress()
+
+    def save(found: Found) -> None:
+        _report_found(found, args.out, options.seed, args.allow_ejection)
+        progress.searching()
+
     fuzzer = Fuzzer(scenarios(options.policies, max_nodes=options.max_nodes), seed=options.seed, runs=options.runs, time_s=options.time_s,
                     shrink_time_s=options.shrink_time_s, allow_ejection=args.allow_ejection,
-                    on_run=lambda scenario, failure: progress(fuzzer, failure))
+                    on_run=lambda scenario, failure: progress(fuzzer, failure), keep_going=True, on_found=save)
     try:
         result = fuzzer.run()
     except KeyboardInterrupt:
         progress.done(fuzzer)
-        print(f"reclaim-ext fuzz: interrupted after {fuzzer.runs} runs", file=sys.stderr)
+        print(f"reclaim-ext fuzz: interrupted after {fuzzer.runs} runs; what it found is saved", file=sys.stderr)
         return EXIT_INTERRUPTED
     progress.done(fuzzer)
-    return _report(result, args.out, options.seed, args.allow_ejection)
+    if not result.found:
+        print(f"{result.runs} scenarios run, every invariant and oracle held")
+        return EXIT_OK
+    print(f"{result.runs} scenarios run, {len(result.found)} failures found, saved in {args.out}")
+    return EXIT_FAILED
 
 
 def _first_line(err: Exception) -> str:
@@ -605,16 +645,11 @@ def _replay(path: Path, allow_ejection: bool) -> int:
     return EXIT_FAILED
 
 
-def _report(result: FuzzResult, out: Path, seed: int, allow_ejection: bool) -> int:
-    if not result.found:
-        print(f"{result.runs} scenarios run, every invariant and oracle held")
-        return EXIT_OK
-    for found in result.found:
-        path = save_reproducer(out, found, fuzz_seed=seed, allow_ejection=allow_ejection)
-        print(f"failure: {found.failure}")
-        print(f"  scenario: {path}")
-        print(f"  replay:   {replay_command(path, allow_ejection)}")
-    return EXIT_FAILED
+def _report_found(found: Found, out: Path, seed: int, allow_ejection: bool) -> None:
+    path = save_reproducer(out, found, fuzz_seed=seed, allow_ejection=allow_ejection)
+    print(f"failure: {found.failure}")
+    print(f"  scenario: {path}")
+    print(f"  replay:   {replay_command(path, allow_ejection)}", flush=True)
 
 
 class _Progress:
@@ -624,12 +659,11 @@ class _Progress:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
-        self.failures = 0
+        self.found = 0
         self.shrinking = False
 
     def __call__(self, fuzzer: Fuzzer, failure: Failure | None) -> None:
         if failure is not None:
-            self.failures += 1
             if not self.shrinking:
                 self.shrinking = True
                 self._print(f"found {failure.check}: shrinking it", final=True)
@@ -640,9 +674,14 @@ class _Progress:
 
     def _status(self, fuzzer: Fuzzer) -> str:
         left = fuzzer.time_left()
-        budget = f", {left:.0f}s left" if left is not None and not self.shrinking else ""
+        budget = f", {left:.0f}s left" if left is not None else ""
         state = ", shrinking" if self.shrinking else ""
-        return f"{fuzzer.runs} runs, {self.failures} failing{state}{budget}"
+        return f"{fuzzer.runs} runs, {self.found} failures found{state}{budget}"
+
+    def searching(self) -> None:
+        """A failure is saved: the search goes on."""
+        self.found += 1
+        self.shrinking = False
 
     def done(self, fuzzer: Fuzzer) -> None:
         self._print(self._status(fuzzer), final=True)
