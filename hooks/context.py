@@ -150,7 +150,8 @@ class Context(Protocol):
     def count_event(self, name: str, lruvec: int, nr: int) -> None:
         """Count a vmstat event that a policy decision causes: "pgactivate",
         "pgdeactivate", "pgrotated", and (since 1.1) "pgrefill" for folios a
-        policy sorts during eviction (MGLRU's sort_folio)."""
+        policy sorts during eviction (MGLRU's sort_folio). Each folio counted
+        as pgrefill costs reclaim a scan (costs.scan), as one isolated does."""
 
     def workingset_age_nonresident(self, lruvec: int, nr: int) -> None:
         """Advance the lruvec's nonresident_age clock (workingset.c), as the

@@ -260,6 +260,10 @@ class Costs(_Table):
     free: Duration = Field(
         CostConfig.free_ns, description="Reclaim unmapping and freeing one folio."
     )
+    shrink_lruvec: Duration = Field(
+        CostConfig.shrink_lruvec_ns,
+        description="Shrinking one lruvec once, whatever it scans: get_scan_count(), the loop, shrink_slab().",
+    )
 
 
 class Machine(_Table):
@@ -971,6 +975,7 @@ def to_config(scenario: Scenario) -> tuple[MachineConfig, RunConfig]:
             rmap_ns=machine.costs.rmap,
             walk_ns=machine.costs.walk,
             free_ns=machine.costs.free,
+            shrink_lruvec_ns=machine.costs.shrink_lruvec,
         ),
     )
     return machine_config, resolved.run.config()

@@ -47,6 +47,10 @@ class CostConfig:
     rmap_ns: int = 100  # the rmap walk of one folio (folio_referenced)
     walk_ns: int = 20  # one page-table entry in a page-table walk (MGLRU aging, look-around)
     free_ns: int = 300  # reclaim unmaps and frees one folio
+    # shrink_lruvec() once, whatever it scans: get_scan_count(), the loop
+    # around the lists, shrink_slab(). Without it a reclaim pass over lists
+    # too short to scan at its priority would take no time at all.
+    shrink_lruvec_ns: int = 1_000
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,8 @@ class CoreContext:
         if name not in POLICY_EVENTS:
             raise PolicyContextError(f"count_event: a policy may count only {', '.join(POLICY_EVENTS)}, not {name!r}")
         self._m.vmstat.count(self._serves(lruvec, "count_event"), EVENT_INDEX[name], int(nr))
+        if name == "pgrefill":  # folios sorted while scanning cost what scanned ones do
+            self._m.charge(int(nr) * self._m.cfg.costs.scan_ns)
         if name == "pgactivate" and self._m.events.enabled:  # the kernel's trace_mm_lru_activate, per batch here
             self._m.events.emit("mm_lru_activate", self._m.now, lruvec=lruvec, nr=int(nr), policy=self._policy_name)
 

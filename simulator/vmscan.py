@@ -213,6 +213,7 @@ class Vmscan:
         active file, until done or, once enough is reclaimed, until the
         smaller type is stopped and the larger cut to the same proportion."""
         m = self.m
+        m.charge(m.cfg.costs.shrink_lruvec_ns)
         self._prepare(sc, lruvec)
         policy = m.lruvec_policy(lruvec)
         decision = policy.should_reclaim(policy.ctx, sc) if policy.should_reclaim else None

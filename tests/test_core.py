@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import LOG, tiny_machine
+from mglru_helpers import tiny_mglru
 
+from hooks.types import LRU_FILE, PG_dirty
 from simulator.config import (
     CostConfig,
     DeviceConfig,
@@ -119,6 +122,33 @@ def test_an_interleaved_page_whose_node_is_full_falls_back_in_order():
 # --------------------------------------------------------------------------
 # kswapd and direct reclaim
 # --------------------------------------------------------------------------
+
+
+def test_shrinking_an_lruvec_costs_time_even_when_it_scans_nothing():
+    """shrink_lruvec() costs costs.shrink_lruvec whatever it scans
+    (get_scan_count(), the loop, shrink_slab()): kswapd passes over lists
+    too short to scan at their priority take time. Found by reclaim-ext
+    fuzz: such passes took none, and a kswapd revived by every direct
+    reclaim spun through them hundreds of thousands of times."""
+    t = tiny_machine()
+    t.fault(LOG, range(3))
+    sc = t.request()  # DEF_PRIORITY: 3 folios >> 12 is nothing to scan
+    before = t.m._pending_ns
+    t.m.vmscan.shrink_lruvec(t.lruvec, sc)
+    assert sc.nr_scanned == 0
+    assert t.m._pending_ns - before == t.m.cfg.costs.shrink_lruvec_ns
+
+
+def test_folios_a_policy_sorts_while_scanning_cost_a_scan_each():
+    """MGLRU's sort_folio() moves folios without isolating them; each one
+    counted as pgrefill costs what a scanned folio costs."""
+    t = tiny_mglru()
+    folios = t.fault(LOG, range(8))
+    t.m.folios.flags[folios] |= PG_dirty  # dirty file folios are sorted, not isolated
+    before = t.m._pending_ns
+    t.mglru.scan_folios(t.ctx, t.lrugen, LRU_FILE, 0, 32)
+    assert t.vmstat()["pgrefill"] == 8
+    assert t.m._pending_ns - before == 8 * t.m.cfg.costs.scan_ns
 
 
 def test_kswapd_wakes_below_low_and_restores_the_high_watermark():
