@@ -7,9 +7,9 @@ fuzzer within a small budget, by the oracle meant to catch it; a saved
 reproducer loads, runs and fails the same way; the same seed draws the
 same scenarios; bad arguments get one line and exit 2.
 
-The planted searches draw one-node machines: the fuzzer also finds real
-bugs of the core on two nodes, and a test of one planted bug must not
-depend on which of those are fixed.
+The planted searches draw one-node machines: the fuzzer has found real
+bugs of the core on two nodes (tests/regressions/ keeps them fixed), and
+a test of one planted bug must not depend on whether such bugs exist.
 """
 
 from __future__ import annotations
