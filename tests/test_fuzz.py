@@ -22,8 +22,7 @@ import pytest
 from fuzz_planted import core_bugs
 
 from reclaim_ext import fuzz
-from reclaim_ext.api import run
-from reclaim_ext.api import build_machine
+from reclaim_ext.api import build_machine, run
 from reclaim_ext.fuzz import Found, Fuzzer, reproduce, scenarios
 from reclaim_ext.policies import PolicyRejected
 from reclaim_ext.scenario import load_scenario, parse_scenario, resolved_toml
