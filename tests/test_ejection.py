@@ -196,7 +196,7 @@ def test_a_policy_that_keeps_giving_no_victims_is_ejected_by_the_watchdog():
         def select_victims(self, ctx, request):
             return np.empty(0, np.int64)
 
-    m, record = ejected(Hoards(), accesses=200000)
+    m, record = ejected(Hoards(), accesses=40000)
     assert record["kind"] == ExitKind.STALL.value and "4 times the" in record["message"]
     assert m.vmstat.total_dict()["oom_kill"] == 0, "the fallback reclaims instead of the OOM killer"
 
