@@ -628,7 +628,8 @@ def main(args: argparse.Namespace) -> int:
     if not result.found:
         print(f"{result.runs} scenarios run, every invariant and oracle held")
         return EXIT_OK
-    print(f"{result.runs} scenarios run, {len(result.found)} failures found, saved in {args.out}")
+    found = len(result.found)
+    print(f"{result.runs} scenarios run, {found} failure{'s' if found > 1 else ''} found, saved in {args.out}")
     return EXIT_FAILED
 
 
@@ -676,7 +677,7 @@ class _Progress:
         left = fuzzer.time_left()
         budget = f", {left:.0f}s left" if left is not None else ""
         state = ", shrinking" if self.shrinking else ""
-        return f"{fuzzer.runs} runs, {self.found} failures found{state}{budget}"
+        return f"{fuzzer.runs} runs, {self.found} failure{'' if self.found == 1 else 's'} found{state}{budget}"
 
     def searching(self) -> None:
         """A failure is saved: the search goes on."""

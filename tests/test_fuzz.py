@@ -292,12 +292,13 @@ def test_a_saved_reproducer_loads_and_reproduces_the_failure(never_evict_anon, t
 
 def test_the_command_saves_what_it_finds_and_prints_how_to_replay_it(tmp_path, capsys):
     out = tmp_path / "failures"
-    assert fuzz_command("--policy", NEVER_EVICT_ANON, "--max-nodes", "1", "--runs", "30", "--shrink-time", "1s",
+    assert fuzz_command("--policy", NEVER_EVICT_ANON, "--max-nodes", "1", "--runs", "20", "--shrink-time", "1s",
                         "--out", str(out)) == 1
     saved = list(out.glob("unjustified-oom-*.toml"))
     assert len(saved) == 1
     captured = capsys.readouterr()
     assert f"  replay:   reclaim-ext fuzz --replay {saved[0]}\n" in captured.out
+    assert captured.out.endswith(f"scenarios run, 1 failure found, saved in {out}\n")  # the search went on to its end
     assert "fuzz: found unjustified-oom: shrinking it" in captured.err
     assert reproduce(saved[0]).check == "unjustified-oom"
 
