@@ -1,8 +1,11 @@
 """Memory cgroups: the hierarchy in scenario files, one lruvec per (memcg,
-node), and memory.current. (Limits, protection and reclaim from a group:
-issue 8, to come.)"""
+node), charging and memory.current, memory.max/high/low/min and swap.max,
+proactive reclaim, memory.stat/events/pressure, and policies attached per
+cgroup."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -136,6 +139,13 @@ def test_a_group_that_cannot_reclaim_kills_inside_itself():
 # --------------------------------------------------------------------------
 # protection
 # --------------------------------------------------------------------------
+@functools.cache
+def noisy_run(low: str = '"3MiB"', extra: str = "", policy: str = "lru") -> dict:
+    """The noisy-neighbour scenario's result with the invariants checked, run
+    once per arguments: a run is deterministic, and the tests only read it."""
+    return run(parse_scenario(noisy_neighbour(low, extra)), policy=policy, check_invariants=True)
+
+
 def noisy_neighbour(low: str = '"3MiB"', extra: str = "") -> str:
     from importlib import resources
 
@@ -145,8 +155,8 @@ def noisy_neighbour(low: str = '"3MiB"', extra: str = "") -> str:
 
 @pytest.mark.parametrize("policy", ["lru", "mglru"])
 def test_a_protected_group_is_left_alone_while_others_have_reclaimable_memory(policy):
-    protected = run(parse_scenario(noisy_neighbour()), policy=policy, check_invariants=True)
-    exposed = run(parse_scenario(noisy_neighbour("0")), policy=policy, check_invariants=True)
+    protected = noisy_run(policy=policy)
+    exposed = noisy_run("0", policy=policy)
     assert protected["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
     assert pages(protected["memcgs"]["victim"]) == 768, "its whole working set stays"
     assert protected["memcgs"]["victim"]["memory.events"]["low"] == 0
@@ -155,7 +165,7 @@ def test_a_protected_group_is_left_alone_while_others_have_reclaimable_memory(po
 def test_a_protected_group_is_reclaimed_once_nothing_else_is_reclaimable():
     # the neighbour protected too: every memcg is within memory.low, so a
     # reclaim pass that skipped them freed nothing and the next takes them
-    both = run(parse_scenario(noisy_neighbour(extra='memory_low = "64MiB"')), check_invariants=True)
+    both = noisy_run(extra='memory_low = "64MiB"')
     assert both["memcgs"]["victim"]["memory.events"]["low"] > 0
     assert both["memcgs"]["noisy"]["memory.events"]["low"] > 0
     assert both["vmstat"]["oom_kill"] == 0
@@ -214,7 +224,7 @@ def test_the_high_delay_is_the_kernels():
 def test_swap_max_0_keeps_a_groups_anon_in_memory():
     text = noisy_neighbour("0").replace('[[cgroups]]\nname = "victim"\n', '[[cgroups]]\nname = "victim"\nswap_max = 0\n')
     result = run(parse_scenario(text), check_invariants=True)
-    exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    exposed = noisy_run("0")
     assert result["processes"]["victim"]["majflt"] == 0 < exposed["processes"]["victim"]["majflt"]
     assert pages(result["memcgs"]["victim"]) == 768, "all of its anon stays"
 
@@ -255,11 +265,11 @@ accesses = 6000
 
 
 def test_each_cgroup_has_its_memory_pressure():
-    result = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    result = noisy_run("0")
     victim = result["memcgs"]["victim"]["memory.pressure"]
     assert victim["some_total_us"] == result["processes"]["victim"]["stall_ns"] // 1000 > 0
     assert "memory.pressure" not in result["memcgs"]["/"], "the root's is /proc/pressure/memory"
-    calm = run(parse_scenario(noisy_neighbour()), check_invariants=True)
+    calm = noisy_run()
     assert calm["memcgs"]["victim"]["memory.pressure"]["some_total_us"] == 0, "protected: no stall"
 
 
@@ -309,8 +319,8 @@ def test_proportional_protection_keeps_a_floor_of_swap_cluster_max_shifted():
 def test_a_group_just_above_its_low_loses_less_than_an_unprotected_one():
     # memory.low just under the victim's working set: it is not skipped,
     # but scanned only for the part above low
-    partly = run(parse_scenario(noisy_neighbour('"2MiB"')), check_invariants=True)
-    exposed = run(parse_scenario(noisy_neighbour("0")), check_invariants=True)
+    partly = noisy_run('"2MiB"')
+    exposed = noisy_run("0")
     stat, stat0 = partly["memcgs"]["victim"]["memory.stat"], exposed["memcgs"]["victim"]["memory.stat"]
     assert 0 < stat["pgscan"] < stat0["pgscan"]
     assert partly["processes"]["victim"]["majflt"] < exposed["processes"]["victim"]["majflt"]
@@ -338,7 +348,7 @@ def test_limit_reclaim_protects_a_child_within_its_low_relative_to_the_target():
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("policy", ["lru", "mglru"])
 def test_memory_stat_agrees_with_memory_current_and_with_vmstat(policy):
-    result = run(parse_scenario(noisy_neighbour("0")), policy=policy, check_invariants=True)
+    result = noisy_run("0", policy=policy)
     groups = result["memcgs"]
     for name, group in groups.items():
         stat = group["memory.stat"]
@@ -357,7 +367,7 @@ def test_memory_stat_agrees_with_memory_current_and_with_vmstat(policy):
 def test_the_results_directory_has_each_cgroups_files(tmp_path):
     from reclaim_ext.report import write_results
 
-    result = run(parse_scenario(noisy_neighbour("0")))
+    result = noisy_run("0")
     write_results(tmp_path, result, "")
     victim = tmp_path / "cgroup" / "victim"
     assert int((victim / "memory.current").read_text()) == result["memcgs"]["victim"]["memory.current"]
@@ -476,7 +486,7 @@ def test_the_time_series_has_each_cgroup_and_the_nodes_lists_of_every_memcg(tmp_
     from reclaim_ext.plot_run import plot_run
     from reclaim_ext.report import write_results
 
-    result = run(parse_scenario(noisy_neighbour("0")))
+    result = noisy_run("0")
     last = result["timeseries"][-1]
     assert last["cgroup_victim_current"] + last["cgroup_noisy_current"] <= \
         sum(last[f"node0_{lru}"] for lru in ("active_anon", "inactive_anon", "active_file", "inactive_file"))
@@ -486,7 +496,7 @@ def test_the_time_series_has_each_cgroup_and_the_nodes_lists_of_every_memcg(tmp_
 
 
 def test_lru_gen_shows_each_memcg_with_its_path():
-    result = run(parse_scenario(noisy_neighbour("0")), policy="mglru")
+    result = noisy_run("0", policy="mglru")
     heads = [line for line in result["policy_state"]["lru_gen"].splitlines() if line.startswith("memcg")]
     assert heads == ["memcg     1 /", "memcg     2 /victim", "memcg     3 /noisy"]
 
