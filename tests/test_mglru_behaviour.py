@@ -49,7 +49,7 @@ def test_a_loop_slightly_larger_than_memory_refaults_less_under_mglru():
         loop = RegionConfig(kind="anon", pages=4200, pattern=PatternConfig(kind="loop"))
         cfg = MachineConfig(nodes=(NodeConfig(4000),), processes=(ProcessConfig("loop", (loop,)),),
                             swap=SwapConfig(8400, DeviceConfig(50_000, 1 << 30)))
-        m = Machine(cfg, RunConfig(accesses=4200 * 15), policy, load_policy(policy))
+        m = Machine(cfg, RunConfig(accesses=4200 * 10), policy, load_policy(policy))
         m.run()
         return m.processes[0].stats["majflt"]
 
