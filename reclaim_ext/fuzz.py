@@ -490,7 +490,8 @@ A failure is shrunk to a minimal scenario, written to --out with what failed
 and the seed in its header, and the command that replays it is printed;
 then the search goes on for other kinds of failure (another check, or
 another policy) until --time or --runs is spent.
-Exit status: 0 nothing found, 1 a failure found, 2 bad arguments.
+Exit status: 0 nothing found, 1 a failure found, 2 bad arguments,
+130 interrupted (what was found by then is saved).
 
 examples:
   reclaim-ext fuzz                                   lru and mglru for 60 s
