@@ -82,13 +82,16 @@ class PageAllocator:
         placed = 0
         while placed < len(pages):
             dest = self._first_node_with_room(p, prefs[placed:], room)
-            span = self._span_with_room(dest, room)
+            groups = group_by(dest)
+            span = self._span_with_room(dest, groups, room)
             if span == 0:
                 break
-            for nid, sel in group_by(dest[:span]):
-                got = pages[placed:placed + span][sel]
-                self._take_frames(p, nid, got)
-                room[nid] -= len(got)
+            window = pages[placed:placed + span]
+            for nid, sel in groups:
+                got = window if isinstance(sel, slice) else window[sel[:span]]
+                if len(got):
+                    self._take_frames(p, nid, got)
+                    room[nid] -= len(got)
             placed += span
         return placed
 
@@ -97,7 +100,7 @@ class PageAllocator:
         """Each page's node: the first of its preferred node's zonelist with
         room left, -1 where there is none."""
         first = {pref: next((nid for nid in p.zonelists[pref] if room[nid] > 0), -1)
-                 for pref in np.unique(prefs).tolist()}
+                 for pref, _ in group_by(prefs)}
         if len(first) == 1:
             return np.full(len(prefs), next(iter(first.values())), np.int64)
         lut = np.full(max(first) + 1, -1, np.int64)
@@ -105,17 +108,18 @@ class PageAllocator:
         return lut[prefs]
 
     @staticmethod
-    def _span_with_room(dest: np.ndarray, room: dict[int, int]) -> int:
-        """How many pages from the first get the node `dest` names before
-        one finds no node, or its node full."""
+    def _span_with_room(dest: np.ndarray, groups: list[tuple[int, np.ndarray | slice]], room: dict[int, int]) -> int:
+        """How many pages from the first get the node `dest` names (grouped
+        by node in `groups`) before one finds no node, or its node full."""
         span = len(dest)
-        for nid, sel in group_by(dest):
-            if nid < 0:
-                span = min(span, int(np.argmax(dest < 0)))
-                continue
-            positions = np.arange(len(dest))[sel]
-            if len(positions) > room[nid]:
-                span = min(span, int(positions[room[nid]]))
+        for nid, sel in groups:
+            # where this node's pages are: all of them (one node, the common
+            # case) or the positions of the selection
+            positions = None if isinstance(sel, slice) else np.flatnonzero(sel)
+            count = len(dest) if positions is None else len(positions)
+            limit = 0 if nid < 0 else room[nid]
+            if count > limit:
+                span = min(span, limit if positions is None else int(positions[limit]))
         return span
 
     def _take_frames(self, p: Process, nid: int, got: np.ndarray) -> None:
