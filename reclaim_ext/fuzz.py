@@ -431,7 +431,6 @@ class Fuzzer:
                 self.shrink_deadline = time.monotonic() + self.shrink_time_s
         return failure
 
-
     def _new(self, scenario: Scenario, failure: Failure | None) -> Failure | None:
         """The failure, unless one of its kind was found already."""
         return None if failure is None or _kind(scenario, failure) in self.known else failure
